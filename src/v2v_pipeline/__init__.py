@@ -1,0 +1,4 @@
+"""v2v-pipeline
+"""
+
+__version__ = "0.1"

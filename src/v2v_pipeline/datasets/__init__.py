@@ -1,0 +1,7 @@
+"""Kedro dataset classes for v2v_pipeline artifacts (referenced from ``conf/base/catalog.yml``)."""
+
+from .archive_dataset import ArchiveDataset
+from .torch_dataset import TorchCheckpointDataset
+from .video_dataset import VideoDataset
+
+__all__ = ["ArchiveDataset", "TorchCheckpointDataset", "VideoDataset"]

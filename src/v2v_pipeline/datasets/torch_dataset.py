@@ -1,0 +1,45 @@
+"""A versioned Kedro dataset for PyTorch checkpoints (``torch.save`` of a dict), written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import torch
+from kedro.io import AbstractVersionedDataset, DatasetError
+from kedro.io.core import Version
+
+from v2v_pipeline.storage import atomic_path
+
+
+class TorchCheckpointDataset(AbstractVersionedDataset[dict, dict]):
+    """Saves/loads a checkpoint dict (state dicts, config, step). Loads on the CPU with
+    ``weights_only=True``, so a checkpoint cannot run code when it is opened."""
+
+    def __init__(self, filepath: str, version: Version | None = None, metadata: dict | None = None):
+        super().__init__(PurePosixPath(filepath), version)
+        self.metadata = metadata
+
+    def load(self) -> dict:
+        path = Path(self._get_load_path())
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise DatasetError(f"checkpoint {path} cannot be read ({e}); it is corrupt, delete it and retrain") from e
+
+    def save(self, data: dict) -> None:
+        if not isinstance(data, dict):
+            raise DatasetError(f"TorchCheckpointDataset saves a dict, not {type(data).__name__}")
+        with atomic_path(Path(self._get_save_path()), suffix=".pt") as tmp:
+            torch.save(data, tmp)
+
+    def _exists(self) -> bool:
+        try:
+            return Path(self._get_load_path()).is_file()
+        except DatasetError:
+            return False
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}

@@ -1,0 +1,61 @@
+"""Backward warping with a dense optical flow field.
+
+Convention used everywhere in the project: a flow field ``flow`` of shape
+``(H, W, 2)`` (numpy) or ``(N, 2, H, W)`` (torch) holds ``(dx, dy)`` in pixels.
+``warp(image, flow)`` samples ``image`` at ``x + flow(x)``, so to bring frame
+``t-1`` onto frame ``t`` you pass the flow *from t to t-1* (the backward flow).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+_GRID_CACHE: dict[tuple, torch.Tensor] = {}
+
+
+def _base_grid(h: int, w: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    key = (h, w, device, dtype)
+    grid = _GRID_CACHE.get(key)
+    if grid is None:
+        ys, xs = torch.meshgrid(
+            torch.arange(h, device=device, dtype=dtype),
+            torch.arange(w, device=device, dtype=dtype),
+            indexing="ij",
+        )
+        grid = torch.stack((xs, ys), dim=0)[None]  # 1, 2, H, W
+        if len(_GRID_CACHE) > 16:
+            _GRID_CACHE.clear()
+        _GRID_CACHE[key] = grid
+    return grid
+
+
+def warp(x: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border") -> torch.Tensor:
+    """Sample ``x`` (N, C, H, W) at ``p + flow(p)``; ``flow`` is (N, 2, H, W) in pixels.
+
+    Zero flow returns ``x`` unchanged (up to float rounding).
+    """
+    if x.shape[-2:] != flow.shape[-2:]:
+        raise ValueError(f"warp: image {tuple(x.shape)} and flow {tuple(flow.shape)} differ in size")
+    n, _, h, w = x.shape
+    coords = _base_grid(h, w, flow.device, flow.dtype) + flow
+    # normalise to [-1, 1] with align_corners=True: pixel centres at the ends
+    gx = coords[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
+    gy = coords[:, 1] * (2.0 / max(h - 1, 1)) - 1.0
+    grid = torch.stack((gx, gy), dim=-1)
+    return F.grid_sample(
+        x, grid.to(x.dtype), mode="bilinear", padding_mode=padding_mode, align_corners=True
+    )
+
+
+def warp_image(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Numpy/OpenCV twin of :func:`warp` for one ``(H, W[, C])`` image and ``(H, W, 2)`` flow."""
+    h, w = flow.shape[:2]
+    if image.shape[:2] != (h, w):
+        raise ValueError(f"warp_image: image {image.shape} and flow {flow.shape} differ in size")
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    map_x = xs + flow[..., 0].astype(np.float32)
+    map_y = ys + flow[..., 1].astype(np.float32)
+    return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

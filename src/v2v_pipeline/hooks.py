@@ -1,0 +1,147 @@
+"""Project hooks: early parameter validation and the reproducibility manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from v2v_pipeline.params import validate_all
+from v2v_pipeline.storage import sha256_file, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+MANIFEST_DIR = Path("data/08_reporting")
+
+
+def code_version(project_path: Path | str = ".") -> str:
+    """Git commit of the project, with ``-dirty`` when tracked files have uncommitted changes."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_path, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_path,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        from v2v_pipeline import __version__
+
+        return f"v{__version__} (no git)"
+
+
+def parameters_hash(params: dict[str, Any]) -> str:
+    blob = json.dumps(params, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def saved_path(dataset: Any) -> Path | None:
+    """The file a (possibly versioned) file-based dataset has just written, or None."""
+    filepath = getattr(dataset, "_filepath", None)
+    if filepath is None:
+        return None
+    version = getattr(dataset, "_version", None)
+    if version is not None and hasattr(dataset, "resolve_save_version"):
+        path = Path(str(dataset._get_versioned_path(dataset.resolve_save_version())))
+    else:
+        path = Path(str(filepath))
+    return path if path.exists() else None
+
+
+class ProjectHooks:
+    def __init__(self) -> None:
+        self._context = None
+        self._catalog = None
+        self._saved: dict[str, Path] = {}
+        self._versions: dict[str, str] = {}
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._context = context
+
+    @hook_impl
+    def after_catalog_created(self, catalog) -> None:
+        self._catalog = catalog
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        """Fail in the first second on a typo or a wrongly typed parameter."""
+        self._saved.clear()
+        self._versions.clear()
+        if self._context is not None:
+            validate_all(self._context.params)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node) -> None:
+        catalog = self._catalog
+        if catalog is None:
+            return
+        try:
+            dataset = catalog.get(dataset_name)
+        except Exception:  # noqa: BLE001 - a dataset we cannot introspect is just not in the manifest
+            return
+        path = saved_path(dataset)
+        if path is not None:
+            self._saved[dataset_name] = path
+            version = getattr(dataset, "_version", None)
+            if version is not None:
+                self._versions[dataset_name] = dataset.resolve_save_version()
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow ends the MLflow run
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        if not self._saved:
+            return
+        names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
+        name = "+".join(names) if isinstance(names, list) else str(names)
+        used = sorted(i[len("params:"):] for i in pipeline.inputs() | {x for n in pipeline.nodes for x in n.inputs}
+                      if i.startswith("params:"))
+        params = self._context.params if self._context is not None else {}
+        used_params = {k: _lookup(params, k) for k in used}
+        project = Path(run_params.get("project_path") or ".").resolve()
+        manifest = {
+            "pipeline": name,
+            "code_version": code_version(run_params.get("project_path", ".")),
+            "parameters_hash": parameters_hash(used_params),
+            "artifacts": {
+                ds: {"filepath": _relative(getattr(catalog.get(ds), "_filepath", path), project),
+                     "sha256": sha256_file(path)}
+                for ds, path in sorted(self._saved.items())
+            },
+        }
+        out = MANIFEST_DIR / f"manifest_{name.replace('+', '_').strip('_')}.json"
+        write_json_atomic(out, manifest)
+        log.info("manifest of %d artifacts written to %s", len(manifest["artifacts"]), out)
+        _log_manifest_to_mlflow(out, manifest, self._versions)
+
+
+def _relative(path: Any, root: Path) -> str:
+    try:
+        return Path(str(path)).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _lookup(params: dict[str, Any], dotted: str) -> Any:
+    value: Any = params
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _log_manifest_to_mlflow(path: Path, manifest: dict, versions: dict[str, str]) -> None:
+    try:
+        import mlflow
+    except ImportError:  # pragma: no cover
+        return
+    if mlflow.active_run() is None:
+        return
+    blob = json.dumps(manifest, sort_keys=True).encode()
+    mlflow.set_tags({
+        "manifest_sha256": hashlib.sha256(blob).hexdigest(),
+        "code_version": manifest["code_version"],
+        "parameters_hash": manifest["parameters_hash"],
+        **{f"version.{k}": v for k, v in versions.items()},
+    })
+    mlflow.log_artifact(str(path), artifact_path="manifest")

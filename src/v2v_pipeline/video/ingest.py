@@ -1,0 +1,129 @@
+"""Frame extraction: probe every configured video, choose frames by timestamp, split by time, decode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from v2v_pipeline.params import IngestParams, SplitParams, VideoSpec
+from v2v_pipeline.storage import frame_key
+from v2v_pipeline.video.io import VideoError, fit_to_size, frame_times, iter_frames, probe_video, select_frames
+
+log = logging.getLogger(__name__)
+
+DEMO_SCHEME = "demo:"
+DEMO_DIR = Path("data/01_raw/demo")
+
+
+def resolve_path(spec: VideoSpec, seed: int) -> Path:
+    """The file behind a video spec; ``demo:<name>`` renders the built-in synthetic sample on first use."""
+    if not spec.path.startswith(DEMO_SCHEME):
+        return Path(spec.path).expanduser()
+    from v2v_pipeline.demo import write_demo_sample
+
+    which = spec.path[len(DEMO_SCHEME):]
+    out_dir = DEMO_DIR / f"seed{seed}"
+    paths = write_demo_sample(out_dir, seed=seed)
+    if which not in paths:
+        raise VideoError(f"unknown demo video {spec.path!r}; use one of: " + ", ".join(f"demo:{k}" for k in paths if not k.endswith("_keypoints")))
+    return Path(paths[which])
+
+
+def probe_all(p: IngestParams) -> pd.DataFrame:
+    rows = []
+    for role, spec in p.videos:
+        path = resolve_path(spec, p.demo_seed)
+        info = probe_video(path).as_dict()
+        if info["container"] == "image_folder":
+            if not spec.folder_fps:
+                raise VideoError(f"{path} is an image folder: set folder_fps for video '{spec.name}' in parameters_ingest.yml")
+            info["fps"] = spec.folder_fps
+            info["duration"] = info["frame_count"] / spec.folder_fps
+        log.info("%s video '%s': %s %dx%d, %d frames at %.3f fps (%.1f s), %s",
+                 role, spec.name, info["codec"], info["width"], info["height"], info["frame_count"],
+                 info["fps"], info["duration"], path)
+        rows.append({"video": spec.name, "role": role, **info})
+    return pd.DataFrame(rows)
+
+
+def split_labels(n: int, split: SplitParams) -> np.ndarray:
+    """Time-ordered split of ``n`` frames: train, gap, val, gap, test (never random)."""
+    n_test = int(round(n * split.test))
+    n_val = int(round(n * split.val))
+    gaps = split.gap * ((n_val > 0) + (n_test > 0))
+    n_train = n - n_test - n_val - gaps
+    if n_train < 1:
+        raise VideoError(f"only {n} target frames: too few for the configured split (val {split.val}, test {split.test}, gap {split.gap})")
+    labels = np.array(["train"] * n, dtype=object)
+    i = n_train
+    for name, count in (("val", n_val), ("test", n_test)):
+        if count:
+            labels[i : i + split.gap] = "gap"
+            i += split.gap
+            labels[i : i + count] = name
+            i += count
+    return labels
+
+
+def build_frame_index(p: IngestParams, metadata: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``video, role, frame, time, source_frame, source_time, split`` for every stored frame."""
+    tables = []
+    for role, spec in p.videos:
+        row = metadata.loc[metadata.video == spec.name].iloc[0]
+        times = frame_times(row.path, folder_fps=spec.folder_fps)
+        if len(times) != row.frame_count:
+            raise VideoError(f"video {row.path} changed since it was probed ({len(times)} vs {row.frame_count} frames); re-run ingest")
+        fps = spec.fps if spec.fps is not None else p.fps
+        chosen = select_frames(times, fps, spec.start, spec.end)
+        if p.max_frames is not None:
+            chosen = chosen[: p.max_frames]
+        if len(chosen) == 0:
+            raise VideoError(f"no frames of '{spec.name}' fall between start={spec.start}s and end={spec.end}s")
+        out_fps = fps or row.fps
+        t = pd.DataFrame({
+            "video": spec.name,
+            "role": role,
+            "frame": np.arange(len(chosen), dtype=np.int64),
+            "time": np.round(spec.start + np.arange(len(chosen)) / out_fps, 9) if fps else times[chosen],
+            "source_frame": chosen.astype(np.int64),
+            "source_time": times[chosen],
+            "fps": float(out_fps),
+        })
+        t["split"] = split_labels(len(t), p.split) if role == "target" else "source"
+        tables.append(t)
+        log.info("'%s': %d frames kept at %.3f fps (%s)", spec.name, len(t), out_fps,
+                 ", ".join(f"{k} {v}" for k, v in t.split.value_counts().sort_index().items()))
+    return pd.concat(tables, ignore_index=True)
+
+
+def iter_extracted_frames(p: IngestParams, metadata: pd.DataFrame, index: pd.DataFrame) -> Iterator[tuple[str, np.ndarray]]:
+    """Decode each video once and yield ``(key, frame)`` at the configured size, in index order."""
+    for _, spec in p.videos:
+        path = metadata.loc[metadata.video == spec.name, "path"].iloc[0]
+        rows = index[index.video == spec.name]
+        wanted: dict[int, list[int]] = {}
+        for out, src in zip(rows.frame.to_numpy(), rows.source_frame.to_numpy()):
+            wanted.setdefault(int(src), []).append(int(out))
+        last = max(wanted)
+        done = 0
+        with tqdm(total=len(rows), desc=f"decode {spec.name}", unit="frame", leave=False) as bar:
+            for frame in iter_frames(path, folder_fps=spec.folder_fps):
+                outs = wanted.get(frame.index)
+                if outs:
+                    image = fit_to_size(frame.image, p.size, p.fit, p.pad_value)
+                    for out in outs:
+                        yield frame_key(spec.name, out), image
+                        done += 1
+                    bar.update(len(outs))
+                if frame.index >= last:
+                    break
+        if done != len(rows):
+            raise VideoError(
+                f"video {path} is truncated: decoding stopped after {done} of {len(rows)} frames; "
+                "re-export or re-download it"
+            )
