@@ -1,0 +1,49 @@
+"""Evaluation metrics (no Kedro): SSIM, PSNR, LPIPS, FID, pose distance, temporal coherence.
+
+Images are RGB uint8 ``(H, W, 3)`` numpy arrays unless stated; torch batches are
+``(N, 3, H, W)`` float in [-1, 1]. Pretrained networks (LPIPS, Inception) load their weights
+from caller-given files; the ``load_*_or_none`` helpers return ``None`` with a logged reason
+so an evaluation can skip the metric.
+"""
+
+from .fid import (
+    InceptionFeatureExtractor,
+    activation_statistics,
+    fid_from_features,
+    frechet_distance,
+    load_inception_or_none,
+)
+from .image import Box, images_to_tensor, psnr, psnr_torch, ssim, ssim_map, ssim_map_torch, ssim_torch
+from .lpips import LPIPS, load_lpips, load_lpips_or_none, lpips_from_features, normalize_channels
+from .pose import PoseDistance, person_box_from_keypoints, pose_distance
+from .summary import summarize
+from .temporal import SequenceScore, farneback_flow, tof, warping_error
+
+__all__ = [
+    "LPIPS",
+    "Box",
+    "InceptionFeatureExtractor",
+    "PoseDistance",
+    "SequenceScore",
+    "activation_statistics",
+    "farneback_flow",
+    "fid_from_features",
+    "frechet_distance",
+    "images_to_tensor",
+    "load_inception_or_none",
+    "load_lpips",
+    "load_lpips_or_none",
+    "lpips_from_features",
+    "normalize_channels",
+    "person_box_from_keypoints",
+    "pose_distance",
+    "psnr",
+    "psnr_torch",
+    "ssim",
+    "ssim_map",
+    "ssim_map_torch",
+    "ssim_torch",
+    "summarize",
+    "tof",
+    "warping_error",
+]
