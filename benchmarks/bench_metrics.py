@@ -4,7 +4,7 @@ Uses the first frames of ../shared/data/edn_subject4/target_train.mp4 when prese
 footage, read in place), synthetic noise otherwise. LPIPS/Inception run with random
 weights: the timings are real, their values are not.
 
-    .venv/bin/python benchmarks/metrics_speed.py [--size 512 256] [--frames 12]
+    .venv/bin/python benchmarks/bench_metrics.py [--size 512 256] [--frames 12]
 """
 
 from __future__ import annotations
