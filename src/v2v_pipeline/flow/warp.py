@@ -40,6 +40,7 @@ def warp(x: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border") -> t
     if x.shape[-2:] != flow.shape[-2:]:
         raise ValueError(f"warp: image {tuple(x.shape)} and flow {tuple(flow.shape)} differ in size")
     n, _, h, w = x.shape
+    flow = flow.float()  # float16 cannot hold pixel positions exactly beyond 2048 px
     coords = _base_grid(h, w, flow.device, flow.dtype) + flow
     # normalise to [-1, 1] with align_corners=True: pixel centres at the ends
     gx = coords[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
@@ -58,4 +59,5 @@ def warp_image(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     map_x = xs + flow[..., 0].astype(np.float32)
     map_y = ys + flow[..., 1].astype(np.float32)
-    return cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(image.shape)  # cv2 drops a trailing channel axis of size 1
