@@ -71,7 +71,32 @@ class IngestParams:
         return [("target", self.target)] + [("source", s) for s in self.sources]
 
 
-SCHEMAS: dict[str, type] = {"ingest": IngestParams}
+# --------------------------------------------------------------------------- flow
+@dataclass
+class RaftParams:
+    variant: Literal["large", "small"] = "large"
+    weights: str = "data/06_models/pretrained/raft_large.pth"
+    batch_size: int = 4
+    num_flow_updates: int = 12
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+
+
+@dataclass
+class FlowParams:
+    backend: Literal["dis", "raft"] = "dis"  # dis: classical, offline default; raft: needs weights
+    dis_preset: Literal["ultrafast", "fast", "medium"] = "medium"
+    raft: RaftParams = field(default_factory=RaftParams)
+    chunk: int = 16  # pairs per stored float16 chunk
+    alpha: float = 0.01  # forward-backward consistency: |f + b|^2 < alpha (|f|^2 + |b|^2) + beta
+    beta: float = 0.5
+    preview_pairs: int = 4
+
+    def validate(self) -> None:
+        if self.chunk < 1:
+            raise ValueError("chunk must be >= 1")
+
+
+SCHEMAS: dict[str, type] = {"ingest": IngestParams, "flow": FlowParams}
 
 # Top-level keys that are not pipeline sections (global parameters).
 GLOBAL_KEYS: set[str] = set()

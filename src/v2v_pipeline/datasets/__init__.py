@@ -1,7 +1,8 @@
 """Kedro dataset classes for v2v_pipeline artifacts (referenced from ``conf/base/catalog.yml``)."""
 
 from .archive_dataset import ArchiveDataset
+from .image_dataset import ImageDataset
 from .torch_dataset import TorchCheckpointDataset
 from .video_dataset import VideoDataset
 
-__all__ = ["ArchiveDataset", "TorchCheckpointDataset", "VideoDataset"]
+__all__ = ["ArchiveDataset", "ImageDataset", "TorchCheckpointDataset", "VideoDataset"]

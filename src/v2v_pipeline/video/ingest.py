@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from v2v_pipeline.progress import progress
 
 from v2v_pipeline.params import IngestParams, SplitParams, VideoSpec
 from v2v_pipeline.storage import frame_key
@@ -111,7 +111,7 @@ def iter_extracted_frames(p: IngestParams, metadata: pd.DataFrame, index: pd.Dat
             wanted.setdefault(int(src), []).append(int(out))
         last = max(wanted)
         done = 0
-        with tqdm(total=len(rows), desc=f"decode {spec.name}", unit="frame", leave=False) as bar:
+        with progress(total=len(rows), desc=f"decode {spec.name}", unit="frame", leave=False) as bar:
             for frame in iter_frames(path, folder_fps=spec.folder_fps):
                 outs = wanted.get(frame.index)
                 if outs:
