@@ -1,0 +1,341 @@
+"""pix2pixHD building blocks: global generator, local enhancer, multi-scale PatchGAN.
+
+Faithful to NVIDIA/pix2pixHD ``models/networks.py`` (reflection padding, instance norm
+without affine parameters, ReLU generators, LeakyReLU(0.2) discriminators, 4x4 kernels,
+N(0, 0.02) conv initialisation), written as plain PyTorch modules. Two deliberate,
+opt-in extensions: ``upsampling="nearest" | "bilinear"`` (resize + 3x3 conv instead of
+a transposed conv, which avoids checkerboard artefacts) and a channel cap
+``max_channels`` (1024 as in vid2vid; it does not change the standard pix2pixHD
+configurations, whose widest layer is ngf 64 x 2**4 = 1024).
+
+Every module works in float32, under ``torch.autocast("cpu", dtype=torch.bfloat16)``
+and with ``channels_last`` inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Norm = Literal["instance", "batch", "none"]
+Upsampling = Literal["transpose", "nearest", "bilinear"]
+NORMS: tuple[str, ...] = ("instance", "batch", "none")
+UPSAMPLINGS: tuple[str, ...] = ("transpose", "nearest", "bilinear", "resize")
+
+
+class InstanceNorm2d(nn.Module):
+    """Instance normalisation without affine parameters or running statistics.
+
+    Same maths and eps as ``nn.InstanceNorm2d(affine=False)`` (pix2pixHD), computed with
+    ``group_norm`` (one group per channel), which keeps ``channels_last`` tensors in
+    that layout and has fast bfloat16 CPU kernels.
+    """
+
+    def __init__(self, num_channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.num_channels, self.eps = num_channels, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.group_norm(x, self.num_channels, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_channels}, eps={self.eps}"
+
+
+def norm_layer(norm: str, channels: int) -> nn.Module:
+    """``"instance"`` (affine-free), ``"batch"`` (affine) or ``"none"``."""
+    if norm == "instance":
+        return InstanceNorm2d(channels)
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {norm!r}; use one of {NORMS}")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; use one of {choices}")
+
+
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """pix2pixHD ``weights_init``: conv weights ~ N(0, std); batch-norm weight ~ N(1, std), bias 0."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.normal_(m.weight, 0.0, std)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+def conv_norm_relu(in_ch: int, out_ch: int, kernel: int, norm: str, stride: int = 1) -> list[nn.Module]:
+    """Reflection-padded ("same") conv for odd kernels, or a stride-2 conv with zero padding 1."""
+    if stride == 1:
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(in_ch, out_ch, kernel)]
+    else:
+        layers = [nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2)]
+    return [*layers, norm_layer(norm, out_ch), nn.ReLU(inplace=True)]
+
+
+def upsample_layers(in_ch: int, out_ch: int, norm: str, mode: str = "transpose") -> list[nn.Module]:
+    """x2 upsampling + norm + ReLU.
+
+    ``"transpose"``: 3x3 stride-2 transposed conv (pix2pixHD); ``"nearest"``/``"bilinear"``
+    (``"resize"`` = nearest): resize, then a reflection-padded 3x3 conv.
+    """
+    _check_choice("upsampling", mode, UPSAMPLINGS)
+    if mode == "transpose":
+        up: list[nn.Module] = [nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1)]
+    else:
+        interp = "nearest" if mode == "resize" else mode
+        align = False if interp == "bilinear" else None
+        up = [
+            nn.Upsample(scale_factor=2, mode=interp, align_corners=align),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(in_ch, out_ch, 3),
+        ]
+    return [*up, norm_layer(norm, out_ch), nn.ReLU(inplace=True)]
+
+
+def output_layers(in_ch: int, out_ch: int) -> nn.Sequential:
+    """pix2pixHD head: reflection pad 3, 7x7 conv, tanh."""
+    return nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7), nn.Tanh())
+
+
+class ResnetBlock(nn.Module):
+    """``x + [pad, conv3x3, norm, ReLU, pad, conv3x3, norm](x)`` (pix2pixHD, no dropout)."""
+
+    def __init__(self, channels: int, norm: str = "instance") -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            *conv_norm_relu(channels, channels, 3, norm),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            norm_layer(norm, channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+def check_divisible(x: torch.Tensor, factor: int, who: str) -> None:
+    """Raise a clear error when the spatial size is not a multiple of ``factor``."""
+    h, w = x.shape[-2:]
+    if h % factor or w % factor:
+        raise ValueError(
+            f"{who}: input size {w}x{h} (WxH) must be divisible by {factor} "
+            f"(2**number of downsamplings); resize or pad the frames, e.g. to "
+            f"{-(-w // factor) * factor}x{-(-h // factor) * factor}"
+        )
+
+
+class GlobalGenerator(nn.Module):
+    """pix2pixHD global generator ("G1").
+
+    7x7 conv (``ngf``) -> ``n_downsampling`` stride-2 convs (channels double, capped at
+    ``max_channels``) -> ``n_blocks`` residual blocks -> as many x2 upsamplings -> 7x7 conv
+    + tanh. Input height and width must be divisible by ``2**n_downsampling``.
+
+    ``forward(x)`` returns the image in [-1, 1]; ``forward(x, return_features=True)``
+    returns ``(image, features)`` where ``features`` (``ngf`` channels, full resolution)
+    is the last activation before the output conv, which the local enhancer consumes.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int = 3,
+        ngf: int = 64,
+        n_downsampling: int = 4,
+        n_blocks: int = 9,
+        norm: Norm = "instance",
+        upsampling: Upsampling = "transpose",
+        max_channels: int = 1024,
+    ) -> None:
+        super().__init__()
+        _check_choice("norm", norm, NORMS)
+        if min(in_ch, out_ch, ngf) < 1 or n_downsampling < 0 or n_blocks < 0 or ngf > max_channels:
+            raise ValueError(
+                f"GlobalGenerator: bad sizes in_ch={in_ch} out_ch={out_ch} ngf={ngf} "
+                f"n_downsampling={n_downsampling} n_blocks={n_blocks} max_channels={max_channels}"
+            )
+        self.in_ch, self.out_ch, self.ngf, self.n_downsampling = in_ch, out_ch, ngf, n_downsampling
+
+        def ch(level: int) -> int:
+            return min(ngf * 2**level, max_channels)
+
+        layers = conv_norm_relu(in_ch, ngf, 7, norm)
+        for i in range(n_downsampling):
+            layers += conv_norm_relu(ch(i), ch(i + 1), 3, norm, stride=2)
+        layers += [ResnetBlock(ch(n_downsampling), norm) for _ in range(n_blocks)]
+        for i in range(n_downsampling, 0, -1):
+            layers += upsample_layers(ch(i), ch(i - 1), norm, upsampling)
+        self.model = nn.Sequential(*layers)
+        self.head = output_layers(ngf, out_ch)
+        init_weights(self)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last feature map before the output conv, ``(N, ngf, H, W)``."""
+        check_divisible(x, 2**self.n_downsampling, type(self).__name__)
+        return self.model(x)
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        feats = self.features(x)
+        image = self.head(feats)
+        return (image, feats) if return_features else image
+
+
+class LocalEnhancer(nn.Module):
+    """pix2pixHD local enhancer ("G2") around a global generator of width ``2 * ngf``.
+
+    The global generator (without its output conv) runs on the input average-pooled by 2;
+    its last features are added to the enhancer's front end (7x7 conv, stride-2 conv to
+    ``2 * ngf``), followed by ``n_blocks_local`` residual blocks, a x2 upsampling and the
+    7x7 + tanh head. Input size must be divisible by ``2**(n_downsampling_global + 1)``.
+
+    Pass a trained ``global_generator`` (coarse-to-fine training) or let one be built.
+    :meth:`freeze_global` implements pix2pixHD's ``niter_fix_global`` (train only the
+    enhancer for the first epochs): it switches ``requires_grad`` off, so build the
+    optimiser over all parameters (Adam skips parameters whose ``grad`` is ``None``) and
+    call ``freeze_global(False)`` when the fixed epochs are over.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int = 3,
+        ngf: int = 32,
+        n_blocks_local: int = 3,
+        global_generator: GlobalGenerator | None = None,
+        n_downsampling_global: int = 4,
+        n_blocks_global: int = 9,
+        norm: Norm = "instance",
+        upsampling: Upsampling = "transpose",
+        max_channels: int = 1024,
+    ) -> None:
+        super().__init__()
+        if global_generator is None:
+            global_generator = GlobalGenerator(
+                in_ch, out_ch, 2 * ngf, n_downsampling_global, n_blocks_global, norm, upsampling, max_channels
+            )
+        if global_generator.ngf != 2 * ngf or global_generator.in_ch != in_ch:
+            raise ValueError(
+                f"LocalEnhancer(ngf={ngf}, in_ch={in_ch}) needs a global generator with ngf={2 * ngf} "
+                f"and in_ch={in_ch}, got ngf={global_generator.ngf}, in_ch={global_generator.in_ch}"
+            )
+        self.in_ch, self.out_ch, self.ngf = in_ch, out_ch, ngf
+        self.factor = 2 ** (global_generator.n_downsampling + 1)
+        # pix2pixHD drops the global generator's output conv: only its trunk is kept.
+        self.global_model = global_generator.model
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.front = nn.Sequential(
+            *conv_norm_relu(in_ch, ngf, 7, norm), *conv_norm_relu(ngf, 2 * ngf, 3, norm, stride=2)
+        )
+        self.blocks = nn.Sequential(*[ResnetBlock(2 * ngf, norm) for _ in range(n_blocks_local)])
+        self.up = nn.Sequential(*upsample_layers(2 * ngf, ngf, norm, upsampling))
+        self.head = output_layers(ngf, out_ch)
+        for part in (self.front, self.blocks, self.up, self.head):
+            init_weights(part)
+
+    def load_global_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Load a trained :class:`GlobalGenerator`'s ``state_dict`` (its head is ignored)."""
+        trunk = {k[len("model.") :]: v for k, v in state_dict.items() if k.startswith("model.")}
+        if not trunk:
+            raise ValueError("load_global_state_dict: expected GlobalGenerator keys 'model.*'")
+        self.global_model.load_state_dict(trunk)
+
+    def freeze_global(self, frozen: bool = True) -> None:
+        """Stop (or resume) training the global part (``niter_fix_global``)."""
+        for p in self.global_model.parameters():
+            p.requires_grad_(not frozen)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last feature map before the output conv, ``(N, ngf, H, W)``."""
+        check_divisible(x, self.factor, type(self).__name__)
+        coarse = self.global_model(self.downsample(x))
+        return self.up(self.blocks(self.front(x) + coarse))
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        feats = self.features(x)
+        image = self.head(feats)
+        return (image, feats) if return_features else image
+
+
+class NLayerDiscriminator(nn.Module):
+    """pix2pixHD PatchGAN: ``n_layers`` stride-2 4x4 convs, one stride-1 conv, a 1-channel conv.
+
+    Returns the list of every layer group's output (``n_layers + 2`` tensors); the last
+    one is the patch score map (no sigmoid: losses work on logits).
+    """
+
+    def __init__(self, in_ch: int, ndf: int = 64, n_layers: int = 3, norm: Norm = "instance") -> None:
+        super().__init__()
+        _check_choice("norm", norm, NORMS)
+        pad = 2  # ceil((4 - 1) / 2), as pix2pixHD
+        layers = [nn.Sequential(nn.Conv2d(in_ch, ndf, 4, stride=2, padding=pad), nn.LeakyReLU(0.2, True))]
+        nf = ndf
+        for n in range(1, n_layers + 1):
+            nf_prev, nf = nf, min(nf * 2, 512)
+            stride = 2 if n < n_layers else 1
+            layers.append(
+                nn.Sequential(
+                    nn.Conv2d(nf_prev, nf, 4, stride=stride, padding=pad),
+                    norm_layer(norm, nf),
+                    nn.LeakyReLU(0.2, True),
+                )
+            )
+        layers.append(nn.Sequential(nn.Conv2d(nf, 1, 4, stride=1, padding=pad)))
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = []
+        for layer in self.layers:
+            x = layer(x)
+            outs.append(x)
+        return outs
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """``num_D`` PatchGANs; scale ``i`` sees the input average-pooled ``i`` times (3x3, stride 2).
+
+    ``forward(x)`` returns ``[[layer outputs] for each scale]``, full resolution first;
+    each inner list has ``n_layers + 2`` tensors (only the last one when
+    ``get_intermediate=False``). The conditional input (label and image concatenated
+    along channels) is built by the caller.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        ndf: int = 64,
+        n_layers: int = 3,
+        num_D: int = 2,
+        norm: Norm = "instance",
+        get_intermediate: bool = True,
+    ) -> None:
+        super().__init__()
+        if num_D < 1 or n_layers < 1:
+            raise ValueError(f"MultiscaleDiscriminator: need num_D >= 1 and n_layers >= 1, got {num_D}, {n_layers}")
+        self.in_ch, self.n_layers, self.num_D = in_ch, n_layers, num_D
+        self.get_intermediate = get_intermediate
+        self.scales = nn.ModuleList(NLayerDiscriminator(in_ch, ndf, n_layers, norm) for _ in range(num_D))
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        if x.shape[1] != self.in_ch:
+            raise ValueError(f"MultiscaleDiscriminator expects {self.in_ch} input channels, got {x.shape[1]}")
+        result = []
+        for i, disc in enumerate(self.scales):
+            if i:
+                x = self.downsample(x)
+            outs = disc(x)
+            result.append(outs if self.get_intermediate else outs[-1:])
+        return result

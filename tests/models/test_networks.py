@@ -1,0 +1,136 @@
+"""pix2pixHD generator / local enhancer / multi-scale discriminator."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from v2v_pipeline.models import GlobalGenerator, InstanceNorm2d, LocalEnhancer, MultiscaleDiscriminator
+from v2v_pipeline.models.factory import count_parameters
+
+SIZES = [(64, 32), (128, 64)]  # (W, H)
+
+
+def _grads_complete(module: nn.Module) -> list[str]:
+    return [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None]
+
+
+@pytest.mark.parametrize(("w", "h"), SIZES)
+@pytest.mark.parametrize("upsampling", ["transpose", "nearest", "bilinear"])
+def test_global_generator_shapes(w: int, h: int, upsampling: str) -> None:
+    g = GlobalGenerator(5, 3, ngf=8, n_downsampling=3, n_blocks=2, upsampling=upsampling)
+    x = torch.randn(2, 5, h, w)
+    y, feats = g(x, return_features=True)
+    assert y.shape == (2, 3, h, w)
+    assert feats.shape == (2, 8, h, w)
+    assert y.abs().max() <= 1.0
+    assert torch.equal(g.head(feats), y)
+
+
+def test_global_generator_rejects_bad_size() -> None:
+    g = GlobalGenerator(3, ngf=8, n_downsampling=3, n_blocks=1)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        g(torch.zeros(1, 3, 36, 64))
+
+
+def test_reference_parameter_counts() -> None:
+    """pix2pixHD global generator sizes quoted in docs/ANCHORS (182 M at ngf 64)."""
+    with torch.device("meta"):  # sizes only, no memory
+        assert round(count_parameters(GlobalGenerator(3, 3, 64, 4, 9)) / 1e6) == 182
+        assert round(count_parameters(GlobalGenerator(3, 3, 32, 4, 9)) / 1e6, 1) == 45.6
+
+
+def test_channel_cap() -> None:
+    capped = GlobalGenerator(3, ngf=8, n_downsampling=3, n_blocks=1, max_channels=16)
+    widths = [m.out_channels for m in capped.modules() if isinstance(m, nn.Conv2d)]
+    assert max(widths) == 16
+
+
+def test_instance_norm_matches_torch() -> None:
+    x = torch.randn(2, 6, 9, 7)
+    torch.testing.assert_close(InstanceNorm2d(6)(x), nn.InstanceNorm2d(6)(x), atol=1e-5, rtol=1e-5)
+
+
+def test_generator_backward_reaches_every_parameter() -> None:
+    g = GlobalGenerator(4, ngf=8, n_downsampling=2, n_blocks=2)
+    g(torch.randn(1, 4, 32, 64)).square().mean().backward()
+    assert _grads_complete(g) == []
+
+
+@pytest.mark.parametrize(("w", "h"), SIZES)
+def test_local_enhancer_shapes_and_features(w: int, h: int) -> None:
+    enh = LocalEnhancer(4, 3, ngf=4, n_blocks_local=1, n_downsampling_global=2, n_blocks_global=1)
+    y, feats = enh(torch.randn(1, 4, h, w), return_features=True)
+    assert y.shape == (1, 3, h, w) and feats.shape == (1, 4, h, w)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        enh(torch.zeros(1, 4, 20, 64))
+
+
+def test_local_enhancer_reuses_trained_global_and_freezes_it() -> None:
+    glob = GlobalGenerator(3, 3, ngf=8, n_downsampling=2, n_blocks=1)
+    enh = LocalEnhancer(3, 3, ngf=4, n_blocks_local=1, global_generator=glob)
+    # features of the global trunk at half resolution are what the enhancer adds
+    x = torch.randn(1, 3, 32, 64)
+    torch.testing.assert_close(enh.global_model(enh.downsample(x)), glob.features(enh.downsample(x)))
+
+    other = GlobalGenerator(3, 3, ngf=8, n_downsampling=2, n_blocks=1)
+    enh.load_global_state_dict(other.state_dict())
+    torch.testing.assert_close(enh.global_model(x), other.features(x))
+
+    enh.freeze_global()
+    enh(x).mean().backward()
+    assert all(p.grad is None for p in enh.global_model.parameters())
+    assert _grads_complete(enh) == []  # every trainable parameter got a gradient
+    enh.freeze_global(False)
+    enh.zero_grad(set_to_none=True)
+    enh(x).mean().backward()
+    assert _grads_complete(enh) == []
+
+    with pytest.raises(ValueError, match="ngf=8"):
+        LocalEnhancer(3, 3, ngf=8, global_generator=glob)
+
+
+@pytest.mark.parametrize(("w", "h"), SIZES)
+@pytest.mark.parametrize(("num_D", "n_layers"), [(2, 3), (3, 2)])
+def test_multiscale_discriminator_outputs(w: int, h: int, num_D: int, n_layers: int) -> None:
+    d = MultiscaleDiscriminator(6, ndf=8, n_layers=n_layers, num_D=num_D)
+    out = d(torch.randn(2, 6, h, w))
+    assert len(out) == num_D
+    assert all(len(scale) == n_layers + 2 for scale in out)
+    assert all(scale[-1].shape[:2] == (2, 1) for scale in out)
+    # each scale sees a 2x smaller input: its score map is smaller than the previous one
+    widths = [scale[-1].shape[-1] for scale in out]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == num_D
+    # channel progression ndf, 2ndf, ... capped at 512, then 1
+    assert [t.shape[1] for t in out[0]] == [min(8 * 2**i, 512) for i in range(n_layers + 1)] + [1]
+
+    last_only = MultiscaleDiscriminator(6, ndf=8, n_layers=n_layers, num_D=num_D, get_intermediate=False)
+    assert [len(s) for s in last_only(torch.randn(1, 6, h, w))] == [1] * num_D
+    with pytest.raises(ValueError, match="6 input channels"):
+        d(torch.randn(1, 5, h, w))
+
+
+def test_discriminator_backward_reaches_every_parameter() -> None:
+    d = MultiscaleDiscriminator(6, ndf=8, num_D=2)
+    out = d(torch.randn(1, 6, 64, 128))
+    sum(s[-1].mean() for s in out).backward()
+    assert _grads_complete(d) == []
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_bf16_autocast_and_channels_last(channels_last: bool) -> None:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    g = GlobalGenerator(3, ngf=8, n_downsampling=2, n_blocks=1).to(memory_format=fmt)
+    enh = LocalEnhancer(3, ngf=4, n_blocks_local=1, n_downsampling_global=2, n_blocks_global=1)
+    d = MultiscaleDiscriminator(6, ndf=8).to(memory_format=fmt)
+    x = torch.randn(1, 3, 32, 64).contiguous(memory_format=fmt)
+    ref = g(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = g(x)
+        z = enh(x.to(memory_format=fmt))
+        out = d(torch.cat([x, y], 1))
+    assert y.dtype == torch.bfloat16 and torch.isfinite(y.float()).all() and torch.isfinite(z.float()).all()
+    assert (y.float() - ref).abs().mean() < 0.05
+    sum(s[-1].float().mean() for s in out).backward()
+    assert _grads_complete(g) == [] and _grads_complete(d) == []
