@@ -96,7 +96,112 @@ class FlowParams:
             raise ValueError("chunk must be >= 1")
 
 
-SCHEMAS: dict[str, type] = {"ingest": IngestParams, "flow": FlowParams}
+# --------------------------------------------------------------------------- dataset
+@dataclass
+class DatasetParams:
+    sequence_length: int = 8  # frames per training sequence (a model may train on shorter windows of it)
+    stride: int = 1  # start a sequence every `stride` frames
+    size: tuple[int, int] | None = None  # resize to [width, height]; null = the stored frame size
+
+    def validate(self) -> None:
+        if self.sequence_length < 1 or self.stride < 1:
+            raise ValueError("sequence_length and stride must be >= 1")
+
+
+# --------------------------------------------------------------------------- train
+@dataclass
+class LossWeights:
+    feat: float = 10.0  # discriminator feature matching (pix2pixHD)
+    vgg: float = 10.0  # VGG19 perceptual loss; active only when train.vgg_weights exists
+    l1: float = 0.0  # pixel L1 to the real frame (not in pix2pixHD)
+    gan: float = 1.0  # image / pair adversarial term
+    temporal_gan: float = 1.0  # vid2vid temporal discriminator
+    flow: float = 10.0  # vid2vid: predicted vs reference flow (masked by its validity)
+    warp: float = 10.0  # vid2vid: warp consistency of consecutive generated frames
+    face: float = 1.0  # EDN face GAN reconstruction (L1 + VGG on the face crop)
+
+
+@dataclass
+class CoarseToFine:
+    enabled: bool = False  # needs train.network.local_enhancer: true
+    global_fraction: float = 0.5  # first part of the budget: global generator alone at half resolution
+    fix_global_fraction: float = 0.1  # then the enhancer alone (pix2pixHD niter_fix_global), then both
+
+    def validate(self) -> None:
+        if not (0 <= self.global_fraction < 1 and 0 <= self.fix_global_fraction < 1):
+            raise ValueError("fractions must be in [0, 1)")
+
+
+@dataclass
+class FaceStage:
+    enabled: bool = False  # EDN face GAN, trained after the body model (needs network.face_gan: true)
+    fraction: float = 0.2  # last part of the budget
+    crop: int = 32  # face crops are resampled to crop x crop (EDN: 128 at 1024x512)
+
+    def validate(self) -> None:
+        if not 0 < self.fraction < 1 or self.crop < 8:
+            raise ValueError("face.fraction must be in (0, 1) and face.crop >= 8")
+
+
+@dataclass
+class TrainParams:
+    model: Literal["pix2pixhd", "edn", "vid2vid"] = "edn"
+    network: dict[str, Any] = field(default_factory=dict)  # sizes for v2v_pipeline.models.factory
+    sequence_length: int = 2  # frames per sample: pix2pixhd 1, edn 2 (pairs), vid2vid >= n_frames_G + 1
+    batch_size: int = 1
+    scale: float = 1.0  # train at this fraction of the dataset's frame size
+    flip: bool = False  # (reserved) horizontal flips would swap left/right limb colours; keep off
+    max_steps: int = 1000
+    max_minutes: float | None = None  # wall-clock budget; training stops at whichever limit comes first
+    lr: float = 2e-4
+    lr_D: float | None = None  # null = lr
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_fraction: float = 0.5  # constant LR, then linear decay to 0 over this last fraction of the budget
+    gan_mode: Literal["lsgan", "hinge", "vanilla"] = "lsgan"
+    loss: LossWeights = field(default_factory=LossWeights)
+    vgg_weights: str | None = "data/06_models/pretrained/vgg19.pth"
+    ema_decay: float = 0.0  # exponential moving average of the generator for validation/export; 0 = off
+    coarse_to_fine: CoarseToFine = field(default_factory=CoarseToFine)
+    face: FaceStage = field(default_factory=FaceStage)
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast (fp16 + scaler on old GPUs)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the generator and discriminators
+    threads: int | None = None  # torch CPU threads; null = torch's default
+    seed: int = 0
+    checkpoint_dir: str = "data/06_models/checkpoints"
+    checkpoint_every: int = 100  # steps
+    keep_checkpoints: int = 3
+    resume: bool = True  # continue from the newest checkpoint of the same run key (params + dataset)
+    log_every: int = 10
+    val_every: int = 100
+    val_frames: int = 24
+    sample_every: int = 100
+    nan_patience: int = 5  # stop after this many non-finite steps in a row
+    registered_model_name: str | None = "v2v_generator"  # MLflow model registry name; null = do not register
+
+    def validate(self) -> None:
+        if self.sequence_length < 1 or self.batch_size < 1 or self.max_steps < 1:
+            raise ValueError("sequence_length, batch_size and max_steps must be >= 1")
+        if self.model == "edn" and self.sequence_length < 2:
+            raise ValueError("model edn trains on pairs: sequence_length must be >= 2")
+        if self.model == "vid2vid" and self.sequence_length < self.network.get("n_frames_G", 3) + 1:
+            raise ValueError("model vid2vid needs sequence_length >= network.n_frames_G + 1 (history + generated)")
+        if not 0 < self.scale <= 1:
+            raise ValueError("scale must be in (0, 1]")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("ema_decay must be in [0, 1)")
+        if self.coarse_to_fine.enabled and not self.network.get("local_enhancer"):
+            raise ValueError("coarse_to_fine.enabled needs network.local_enhancer: true")
+        if self.face.enabled and not (self.model == "edn" and self.network.get("face_gan")):
+            raise ValueError("face.enabled needs model: edn and network.face_gan: true")
+        from v2v_pipeline.models.factory import resolve_config
+
+        resolve_config({"model": self.model, **self.network})  # raises with the bad key's name
+
+
+SCHEMAS: dict[str, type] = {"ingest": IngestParams, "flow": FlowParams, "dataset": DatasetParams, "train": TrainParams}
 
 # Top-level keys that are not pipeline sections (global parameters).
 GLOBAL_KEYS: set[str] = set()
@@ -119,3 +224,95 @@ def validate_all(params: Mapping[str, Any]) -> dict[str, Any]:
             hint = f" Did you mean '{close[0]}'?" if close else f" Known sections: {', '.join(sorted(SCHEMAS))}."
             raise ConfigError(f"unknown parameter section '{key}'.{hint} Check the files in conf/base/ and conf/local/.")
     return parsed
+
+
+# --------------------------------------------------------------------------- transfer / evaluate
+def _check_model_spec(spec: str) -> None:
+    if not spec.strip() or spec.strip() in ("runs:/", "runs:"):
+        raise ValueError(f"model {spec!r} must be 'latest', a model file path or runs:/<mlflow run id>")
+
+
+@dataclass
+class TransferSource:
+    video: str | None = None  # a source video of frame_index: its normalized label maps (and frames, side by side)
+    label_folder: str | None = None  # or a folder of EDN / pix2pixHD label-map PNGs, used as they are
+    fps: float | None = None  # frame rate of label_folder (required with it; a video's rate comes from frame_index)
+
+    def validate(self) -> None:
+        if (self.video is None) == (self.label_folder is None):
+            raise ValueError("source needs exactly one of 'video' (a source video name) or 'label_folder' (a path); "
+                             "to use a folder, also set source.video: null")
+        if self.label_folder is not None and not (self.fps and self.fps > 0):
+            raise ValueError("source.fps (> 0) is required with source.label_folder")
+        if self.video is not None and self.fps is not None:
+            raise ValueError("source.fps only applies to label_folder; a video's frame rate comes from frame_index")
+
+
+@dataclass
+class TransferParams:
+    model: str = "latest"  # latest (newest trained_model) | path to a model .pt file | runs:/<mlflow run id>
+    source: TransferSource = field(default_factory=lambda: TransferSource(video="source"))
+    max_frames: int | None = None  # cap for quick previews; null = every frame
+    batch_size: int = 8  # pix2pixHD frames per forward pass (EDN / vid2vid generate frame by frame)
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    faces: bool = True  # refine faces with the model's face GAN when it has one (needs face boxes)
+    panel_height: int | None = None  # height of each side-by-side panel; null = the model's frame height
+
+    def validate(self) -> None:
+        _check_model_spec(self.model)
+        if self.batch_size < 1 or (self.max_frames is not None and self.max_frames < 1):
+            raise ValueError("batch_size and max_frames must be >= 1")
+        if self.panel_height is not None and self.panel_height < 16:
+            raise ValueError("panel_height must be >= 16 or null")
+
+
+@dataclass
+class LpipsParams:
+    enabled: bool = True
+    net: Literal["alex", "vgg"] = "alex"
+    backbone: str = "data/06_models/pretrained/alexnet.pth"  # torchvision ImageNet state dict
+    lin: str = "data/06_models/pretrained/lpips_alex.pth"  # LPIPS v0.1 linear layers
+
+
+@dataclass
+class FidParams:
+    enabled: bool = True
+    inception: str = "data/06_models/pretrained/inception_v3.pth"  # torchvision or pytorch-fid weights
+
+
+@dataclass
+class PoseEvalParams:
+    enabled: bool = True
+    backend: Literal["mediapipe"] = "mediapipe"
+    model_complexity: int = 1  # MediaPipe Pose 0 | 1 | 2
+    min_confidence: float = 0.3  # joints below this in either pose do not count
+    real_reference: bool = True  # also label the real frames: the labeler's own error floor
+
+
+@dataclass
+class EvaluateParams:
+    model: str = "latest"  # latest | path to a model .pt file | runs:/<mlflow run id>
+    split: Literal["test", "val", "train"] = "test"
+    max_frames: int | None = None  # cap (first frames of the split) for quick checks; null = all
+    batch_size: int = 8
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    faces: bool = True
+    lpips: LpipsParams = field(default_factory=LpipsParams)
+    fid: FidParams = field(default_factory=FidParams)
+    pose: PoseEvalParams = field(default_factory=PoseEvalParams)
+    baseline_frames: int = 200  # training frames (evenly spaced) averaged into the mean-frame baseline
+    report_samples: int = 4  # test frames shown as label | generated | real | error in the report
+    report_title: str = "v2v_pipeline evaluation"
+
+    def validate(self) -> None:
+        _check_model_spec(self.model)
+        if self.batch_size < 1 or self.baseline_frames < 1 or self.report_samples < 0:
+            raise ValueError("batch_size and baseline_frames must be >= 1, report_samples >= 0")
+        if self.max_frames is not None and self.max_frames < 2:
+            raise ValueError("max_frames must be >= 2 (temporal metrics need pairs) or null")
+
+
+register("transfer", TransferParams)
+register("evaluate", EvaluateParams)

@@ -2,7 +2,7 @@
 
 from .archive_dataset import ArchiveDataset
 from .image_dataset import ImageDataset
-from .torch_dataset import TorchCheckpointDataset
+from .torch_dataset import ModelRef, ModelRefDataset, TorchCheckpointDataset
 from .video_dataset import VideoDataset
 
-__all__ = ["ArchiveDataset", "ImageDataset", "TorchCheckpointDataset", "VideoDataset"]
+__all__ = ["ArchiveDataset", "ImageDataset", "ModelRef", "ModelRefDataset", "TorchCheckpointDataset", "VideoDataset"]

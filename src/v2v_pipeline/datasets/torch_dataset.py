@@ -43,3 +43,37 @@ class TorchCheckpointDataset(AbstractVersionedDataset[dict, dict]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}
+
+
+class ModelRef:
+    """A lazily opened model file: ``path`` is the newest version, or None when none was trained yet."""
+
+    def __init__(self, path: Path | None, catalog_path: str):
+        self.path = path
+        self.catalog_path = catalog_path
+
+    def __repr__(self) -> str:
+        return f"ModelRef({self.path or 'none: ' + self.catalog_path})"
+
+
+class ModelRefDataset(AbstractVersionedDataset[None, ModelRef]):
+    """Read-only view of the newest version of a versioned model file, without loading it."""
+
+    def __init__(self, filepath: str, metadata: dict | None = None):
+        super().__init__(PurePosixPath(filepath), Version(None, None))
+        self.metadata = metadata
+
+    def load(self) -> ModelRef:
+        try:
+            return ModelRef(Path(self._get_load_path()), str(self._filepath))
+        except DatasetError:
+            return ModelRef(None, str(self._filepath))
+
+    def save(self, data: Any) -> None:
+        raise DatasetError("ModelRefDataset is read-only; the model is saved through `trained_model`")
+
+    def _exists(self) -> bool:
+        return True
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}

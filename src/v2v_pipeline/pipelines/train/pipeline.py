@@ -1,0 +1,13 @@
+from kedro.pipeline import Pipeline, node, pipeline
+
+from .nodes import train_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(train_model, ["params:train", "dataset_archive", "dataset_frames", "dataset_sequences",
+                               "dataset_manifest"],
+                 ["trained_model", "training_history", "training_samples", "train_metrics"], name="train_model"),
+        ]
+    )

@@ -1,0 +1,92 @@
+"""Crash-safe training checkpoints.
+
+A checkpoint holds everything needed to continue bit-for-bit: model, optimizer, grad
+scaler and scheduler states, the step, elapsed training time, and the Python, NumPy and
+torch RNG states. Files are written to a temp name and renamed, so a kill during a save
+leaves the previous checkpoint intact; the newest checkpoint that loads is used, and a
+corrupt one is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from v2v_pipeline.storage import atomic_path
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^step_(\d{9})\.pt$")
+
+
+def rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": _numpy_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _numpy_state() -> dict[str, Any]:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "gauss": float(gauss)}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class CheckpointManager:
+    """Keeps the last ``keep`` checkpoints of one training run in ``directory``."""
+
+    def __init__(self, directory: str | Path, keep: int = 3):
+        self.directory = Path(directory)
+        self.keep = max(1, keep)
+
+    def path_for(self, step: int) -> Path:
+        return self.directory / f"step_{step:09d}.pt"
+
+    def list(self) -> list[Path]:
+        """Complete checkpoints, oldest first (temp files of an interrupted save are ignored)."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(p for p in self.directory.iterdir() if _NAME.match(p.name))
+
+    def save(self, state: dict[str, Any]) -> Path:
+        path = self.path_for(int(state["step"]))
+        with atomic_path(path, suffix=".pt") as tmp:
+            torch.save(state, tmp)
+        for old in self.list()[: -self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def load_latest(self) -> dict[str, Any] | None:
+        """The newest checkpoint that loads; corrupt ones are logged, renamed ``*.corrupt`` and skipped."""
+        for path in reversed(self.list()):
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+                if not isinstance(state, dict) or "step" not in state:
+                    raise ValueError("not a training checkpoint")
+            except Exception as e:  # noqa: BLE001 - any unreadable file is skipped the same way
+                log.warning("checkpoint %s is unreadable (%s); falling back to the previous one", path, e)
+                path.rename(path.with_suffix(".pt.corrupt"))
+                continue
+            log.info("resuming from %s (step %d)", path, state["step"])
+            return state
+        return None
