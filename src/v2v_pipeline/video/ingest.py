@@ -27,10 +27,9 @@ def resolve_path(spec: VideoSpec, seed: int) -> Path:
     from v2v_pipeline.demo import write_demo_sample
 
     which = spec.path[len(DEMO_SCHEME):]
-    out_dir = DEMO_DIR / f"seed{seed}"
-    paths = write_demo_sample(out_dir, seed=seed)
-    if which not in paths:
-        raise VideoError(f"unknown demo video {spec.path!r}; use one of: " + ", ".join(f"demo:{k}" for k in paths if not k.endswith("_keypoints")))
+    if which not in ("target", "source"):
+        raise VideoError(f"unknown demo video {spec.path!r}; use demo:target or demo:source")
+    paths = write_demo_sample(DEMO_DIR / f"seed{seed}", seed=seed)  # cached: renders only the first time
     return Path(paths[which])
 
 
