@@ -1,8 +1,12 @@
 """Project settings (see https://docs.kedro.org/en/stable/configure/configuration_basics/)."""
 
 import os
+import warnings
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+# third-party deprecation chatter that says nothing about this project's run
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", category=UserWarning)
 
 from v2v_pipeline.hooks import ProjectHooks  # noqa: E402
 
