@@ -1,0 +1,100 @@
+"""Labeling throughput (frames/s): MediaPipe pose with and without segmentation, and rendering.
+
+Uses the edn_subject4 video from ../shared/data when present, else synthetic frames (MediaPipe
+then finds nobody, so its numbers are only a lower bound on the work). Example:
+
+    .venv/bin/python benchmarks/bench_labeling.py --frames 200 --size 512x256
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from v2v_pipeline.labels import render as R
+from v2v_pipeline.labels.mediapipe_backend import MediaPipeBackend
+
+VIDEO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "edn_subject4" / "target_train.mp4"
+
+
+def out(line: str) -> None:
+    print(line, flush=True)  # noqa: T201
+
+
+def load_frames(n: int, size: tuple[int, int]) -> tuple[list[np.ndarray], str]:
+    if VIDEO.exists():
+        import av
+
+        with av.open(str(VIDEO)) as container:
+            frames = []
+            for frame in container.decode(video=0):
+                frames.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))
+                if len(frames) == n:
+                    break
+        return frames, f"edn_subject4 ({len(frames)} frames)"
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    return [np.roll(base, 3 * i, axis=1) for i in range(n)], f"synthetic ({n} frames, no person)"
+
+
+def timed(fn, n: int) -> float:
+    start = time.perf_counter()
+    fn()
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--size", default="512x256", help="WIDTHxHEIGHT")
+    parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (MediaPipe manages its own)")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    import cv2
+
+    cv2.setNumThreads(args.threads)
+    frames, source = load_frames(args.frames, size)
+    n = len(frames)
+    out(f"labeling throughput at {size[0]}x{size[1]} on {source}, {os.cpu_count()} CPU cores")
+    rows = []
+    for seg in (True, False):
+        with MediaPipeBackend(enable_segmentation=seg) as backend:
+            backend.process(frames[:5])  # model load and warm-up
+            backend.reset()
+            result = {}
+            fps = timed(lambda: result.setdefault("seq", backend.process(frames)), n)
+        rows.append((f"MediaPipe pose{' + segmentation' if seg else ''}", fps))
+    keypoints = result["seq"].keypoints
+    if not result["seq"].found.any():  # synthetic frames: render a plausible skeleton instead
+        keypoints = np.tile(
+            np.array([[size[0] / 2, size[1] * (0.2 + 0.03 * j), 0.9] for j in range(25)], np.float32), (n, 1, 1)
+        )
+    render_cases = {
+        "render EDN style (default, 2x supersampled)": {},
+        "render EDN canvas 1920x1080 + Lanczos (exact EDN)": {
+            "canvas_size": R.EDN_CANVAS,
+            "supersample": None,
+            "resample": "lanczos",
+        },
+        "render OpenPose BODY_25 style": {"style": "openpose"},
+        "render limb masks (one-hot channels)": None,
+    }
+    for name, kw in render_cases.items():
+        if kw is None:
+            fn = lambda k: R.render_limb_masks(k, size)  # noqa: E731
+        else:
+            fn = lambda k, kw=kw: R.render_pose(k, size, **kw)  # noqa: E731
+        rows.append((name, timed(lambda fn=fn: [fn(k) is None for k in keypoints], n)))  # results are discarded
+    width = max(len(r[0]) for r in rows)
+    out(f"{'stage'.ljust(width)} | frames/s")
+    out(f"{'-' * width}-+---------")
+    for name, fps in rows:
+        out(f"{name.ljust(width)} | {fps:8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""EDN global pose normalization on synthetic people with known camera mappings."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from tests.pose.synthetic import SOURCE_CAMERA, TARGET_CAMERA, source_and_target
+from v2v_pipeline.pose import PoseNormConfig, measure_frames, normalize_poses, plot_ankle_distributions, temporal_median
+from v2v_pipeline.pose.normalize import L_ANKLE, L_FOOT, NOSE, R_ANKLE, R_EAR, R_FOOT, far_line
+
+NO_SMOOTHING = PoseNormConfig(median_window=1)
+
+
+def test_far_line_follows_the_edn_rule() -> None:
+    y = np.array([100.0, 200.0, 300.0, 310.0, 320.0, 330.0, 400.0])
+    # close 400, median 310: far may lie at most (400 - 310) / 2 = 45 px above the median
+    assert far_line(y, close=400.0, median=310.0) == 300.0
+    assert far_line(y, close=400.0, median=310.0, median_frac=1.0) == 300.0
+    assert far_line(y, close=400.0, median=310.0, median_frac=0.1) == 310.0
+
+
+def test_measurements_of_the_template() -> None:
+    d, source, _ = source_and_target()
+    m = measure_frames(source)
+    assert m.usable.all()
+    np.testing.assert_allclose(m.ankle[:, 1], SOURCE_CAMERA.ankle_y(d))
+    np.testing.assert_allclose(m.height, SOURCE_CAMERA.height(d))
+
+
+def test_recovers_known_scale_and_translation() -> None:
+    d, source, target = source_and_target()
+    result = normalize_poses(source, target, NO_SMOOTHING)
+    p = result.params
+    assert p.source.close == pytest.approx(420.0) and p.source.far == pytest.approx(300.0)
+    assert p.target.close == pytest.approx(460.0) and p.target.far == pytest.approx(200.0)
+    assert p.scale_close == pytest.approx(330.0 / 250.0)
+    assert p.scale_far == pytest.approx(180.0 / 150.0)
+    np.testing.assert_allclose(result.p, d, atol=1e-9)
+    # every frame's ankle lands where the target person's would be at that depth
+    m = measure_frames(result.keypoints)
+    np.testing.assert_allclose(m.ankle[:, 1], TARGET_CAMERA.ankle_y(d), atol=1e-6)
+    # heights are exact on the close and far lines; in between EDN interpolates the *ratio*
+    # of heights linearly, which is off by 1.3 % at most for these cameras
+    on_line = (d == 0) | (d == 1)
+    np.testing.assert_allclose(m.height[on_line], TARGET_CAMERA.height(d[on_line]), rtol=1e-6)
+    np.testing.assert_allclose(m.height, TARGET_CAMERA.height(d), rtol=0.015)
+    np.testing.assert_allclose(m.ankle[:, 0], measure_frames(source).ankle[:, 0], atol=1e-6)  # x kept
+    # the body shape is only scaled: limb proportions are the source's
+    bone = lambda kp: np.linalg.norm(kp[:, 3, :2] - kp[:, 4, :2], axis=1)  # noqa: E731
+    np.testing.assert_allclose(bone(result.keypoints) / bone(source), result.scale)
+    assert set(p.to_dict()) >= {"src_close", "src_far", "tgt_close", "tgt_far", "scale_close", "scale_far"}
+
+
+def test_recenter_moves_the_source_mean_x_to_the_target_mean_x() -> None:
+    d, source, target = source_and_target()
+    ankle_x = measure_frames(source).ankle[:, 0]
+    source[..., 0] -= ankle_x[:, None] - 600.0  # source stands still at x = 600
+    result = normalize_poses(source, target, PoseNormConfig(median_window=1, x_mode="recenter"))
+    target_mean_x = measure_frames(target).ankle[:, 0].mean()
+    np.testing.assert_allclose(measure_frames(result.keypoints).ankle[:, 0], target_mean_x, atol=1e-6)
+
+
+def test_missing_joints_pass_through_and_fallbacks_apply() -> None:
+    d, source, target = source_and_target()
+    source[5, 4] = (0.0, 0.0, 0.0)  # right wrist missing
+    source[10, NOSE, 2] = 0.0  # nose missing: ear midpoint is the head
+    source[12, [R_ANKLE, L_ANKLE], 2] = 0.0  # ankles missing: heels/toes are the feet
+    source[15] = 0.0  # no person at all
+    source[20, [R_ANKLE, L_ANKLE, *R_FOOT, *L_FOOT], 2] = 0.0  # no foot: interpolated anchor
+    result = normalize_poses(source, target, NO_SMOOTHING)
+    out = result.keypoints
+    np.testing.assert_array_equal(out[5, 4], (0.0, 0.0, 0.0))
+    np.testing.assert_array_equal(out[15], source[15])
+    np.testing.assert_array_equal(out[20, [R_ANKLE, *L_FOOT], 2], 0.0)
+    assert out[12, R_ANKLE, 2] == 0.0 and out[12, R_ANKLE, 1] == source[12, R_ANKLE, 1]
+    # visible joints of those frames are still normalized correctly
+    for frame, joint in ((5, NOSE), (10, R_EAR), (20, NOSE)):  # frames 0..29: far line
+        head_y = TARGET_CAMERA.ankle_y(d[frame]) - TARGET_CAMERA.height(d[frame])
+        assert out[frame, joint, 1] == pytest.approx(head_y, abs=1e-6)  # template ears at nose height
+    assert tuple(out[10, NOSE]) == tuple(source[10, NOSE])
+    # with the heels (2 % of the height below the ankles) as feet, frame 12 is placed a little
+    # closer (p = 3 / 120) and larger than the others: within 1.5 % of the target height
+    nose_12 = TARGET_CAMERA.ankle_y(d[12]) - TARGET_CAMERA.height(d[12])
+    assert out[12, NOSE, 1] == pytest.approx(nose_12, abs=0.015 * TARGET_CAMERA.h_far)
+
+
+def test_temporal_median_removes_spikes_and_keeps_missing_joints() -> None:
+    n = 21
+    kp = np.ones((n, 2, 3))
+    kp[:, 0, 0] = np.arange(n)  # linear in time: a centred median keeps it, ends included
+    kp[:, 0, 1] = 50.0
+    kp[10, 0, 1] = 500.0  # one-frame spike
+    kp[:, 1, :2] = np.arange(n)[:, None] ** 2
+    kp[3, 1] = (7.0, 7.0, 0.0)  # missing joint: stays missing and unchanged
+    out = temporal_median(kp, window=7)
+    assert out[10, 0, 1] == 50.0
+    np.testing.assert_array_equal(out[:, 0, 0], np.arange(n))
+    np.testing.assert_array_equal(out[3, 1], (7.0, 7.0, 0.0))
+    # frame 2's window is frames 0..4 without the missing frame 3: median of 0, 1, 4, 16
+    assert out[2, 1, 0] == 2.5
+    np.testing.assert_array_equal(temporal_median(kp, window=1), kp)
+    with pytest.raises(ValueError, match="odd"):
+        temporal_median(kp, window=4)
+
+
+def test_default_pipeline_smooths_with_seven_frames() -> None:
+    d, source, target = source_and_target()
+    source[40, NOSE, 1] -= 60.0  # a detection glitch on one frame
+    raw = normalize_poses(source, target, NO_SMOOTHING).keypoints
+    smooth = normalize_poses(source, target).keypoints
+    expected = TARGET_CAMERA.ankle_y(d[40]) - TARGET_CAMERA.height(d[40])
+    assert abs(raw[40, NOSE, 1] - expected) > 50
+    # frames 30..46 walk in: the nose moves (260 - 150) / 17 = 6.5 px per frame in target pixels
+    # and the median of the window without the glitch is at most one frame off
+    assert abs(smooth[40, NOSE, 1] - expected) < 6.5 + 1.0
+
+
+def test_too_few_usable_frames_is_a_clear_error() -> None:
+    _, source, target = source_and_target()
+    source[5:, L_ANKLE, 2] = 0.0
+    source[5:, list(L_FOOT), 2] = 0.0
+    with pytest.raises(ValueError, match=r"source: only 5 of 87 frames .* at least 10"):
+        normalize_poses(source, target)
+    with pytest.raises(ValueError, match=r"\(N, 25, 3\)"):
+        normalize_poses(source[:, :18], target)
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="x_mode"):
+        PoseNormConfig(x_mode="center")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="median_window"):
+        PoseNormConfig(median_window=6)
+
+
+def test_extra_keypoints_follow_the_body() -> None:
+    _, source, target = source_and_target()
+    face = source[:, [NOSE, NOSE], :].copy()
+    result = normalize_poses(source, target, NO_SMOOTHING, extra=[face])
+    np.testing.assert_allclose(result.extra[0][:, 0], result.keypoints[:, NOSE])
+
+
+def test_plot_ankle_distributions_draws_a_figure() -> None:
+    _, source, target = source_and_target()
+    result = normalize_poses(source, target)
+    fig = plot_ankle_distributions(source, target, result.keypoints, result.params)
+    assert len(fig.axes) == 3
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    assert buffer.getvalue()[:4] == b"\x89PNG"
