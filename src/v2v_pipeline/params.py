@@ -71,6 +71,75 @@ class IngestParams:
         return [("target", self.target)] + [("source", s) for s in self.sources]
 
 
+# --------------------------------------------------------------------------- label
+@dataclass
+class VideoLabelSource:
+    backend: Literal["mediapipe", "openpose_json", "label_maps", "densepose"]
+    path: str | None = None  # folder of OpenPose JSON files or label-map images (original frames)
+    mapping: str | None = None  # label_maps: CSV with index,source_frame (e.g. edn_subject4/frames.csv)
+    name_format: str = "frame{:06d}.png"  # label_maps with a mapping: file name of a source frame
+
+    def validate(self) -> None:
+        if self.backend in ("openpose_json", "label_maps") and not self.path:
+            raise ValueError(f"backend {self.backend} needs a path (the folder of files)")
+
+
+@dataclass
+class MediaPipeParams:
+    model_complexity: int = 1
+    segmentation: bool = True  # person masks
+    min_visibility: float = 0.5  # joints below this MediaPipe visibility are missing
+    min_detection_confidence: float = 0.5
+    identity_guard: bool = True  # ROI re-detection when the tracked person jumps (multi-person footage)
+    max_jump: float = 0.25  # largest torso move per frame / person size (lower for high frame rates)
+    hands: bool = False  # MediaPipe Hands around the wrists (needs >= 1024 px wide frames)
+
+
+@dataclass
+class DensePoseParams:
+    config_file: str = "data/06_models/pretrained/densepose_rcnn_R_50_FPN_s1x.yaml"
+    weights: str = "data/06_models/pretrained/densepose_rcnn_R_50_FPN_s1x.pkl"
+    device: Literal["cpu", "cuda"] = "cpu"
+    min_score: float = 0.8
+
+
+@dataclass
+class TrackingParams:  # for multi-person OpenPose JSON
+    init: str = "largest"  # largest | center | <index>: who is followed from the first frame
+    max_jump: float = 0.5
+    reacquire_after: int | None = 15
+
+
+@dataclass
+class SmoothingParams:
+    method: Literal["one_euro", "savgol", "median", "none"] = "one_euro"
+    max_gap: int = 5  # gaps up to this many frames are interpolated; longer ones stay missing
+    params: dict[str, float] = field(default_factory=dict)  # e.g. {min_cutoff: 1.0, beta: 0.05} for one_euro
+
+
+@dataclass
+class RenderParams:
+    style: Literal["edn", "openpose"] = "edn"  # edn: the published EDN label-map look
+    background: tuple[int, int, int] = (255, 255, 255)
+    face: bool = True  # draw face points when the backend provides them
+    hands: bool = True
+    supersample: int = 2  # anti-aliasing
+    edn_canvas: bool = False  # EDN's 1920x1080 stroke geometry (for 16:9 footage squashed to 2:1)
+
+
+@dataclass
+class LabelParams:
+    backend: Literal["mediapipe", "densepose"] = "mediapipe"
+    videos: dict[str, VideoLabelSource] = field(default_factory=dict)  # per-video backend overrides
+    mediapipe: MediaPipeParams = field(default_factory=MediaPipeParams)
+    densepose: DensePoseParams = field(default_factory=DensePoseParams)
+    tracking: TrackingParams = field(default_factory=TrackingParams)
+    smoothing: SmoothingParams = field(default_factory=SmoothingParams)
+    render: RenderParams = field(default_factory=RenderParams)
+    person_box_margin: float = 0.1  # person box = visible joints + this fraction of the body height
+    contact_sheet_frames: int = 8
+
+
 # --------------------------------------------------------------------------- flow
 @dataclass
 class RaftParams:
@@ -94,6 +163,21 @@ class FlowParams:
     def validate(self) -> None:
         if self.chunk < 1:
             raise ValueError("chunk must be >= 1")
+
+
+# --------------------------------------------------------------------------- normalize
+@dataclass
+class NormalizeParams:
+    enabled: bool = True  # false: source label maps are used as they are (no scale/translation fix)
+    median_frac: float = 0.5  # EDN far line: at most this fraction of (close - median) above the median
+    line_tolerance: float = 0.03  # frames "near" a line: ankle within this fraction of the body height
+    close_percentile: float | None = None  # null = the maximum ankle y (EDN); e.g. 98 for robustness
+    p_range: tuple[float, float] = (-0.5, 1.5)  # clip of the position between the far and close lines
+    x_mode: Literal["keep", "recenter"] = "keep"  # recenter: move the source's mean x to the target's
+    median_window: int = 7  # temporal median on the normalized keypoints (EDN: 7)
+    min_frames: int = 10  # frames with both ankles and the head needed to fit a video's lines
+    min_confidence: float = 0.0
+    foot_fallback: bool = True  # use heels/toes when an ankle is missing
 
 
 # --------------------------------------------------------------------------- dataset
@@ -201,7 +285,7 @@ class TrainParams:
         resolve_config({"model": self.model, **self.network})  # raises with the bad key's name
 
 
-SCHEMAS: dict[str, type] = {"ingest": IngestParams, "flow": FlowParams, "dataset": DatasetParams, "train": TrainParams}
+SCHEMAS: dict[str, type] = {"ingest": IngestParams, "label": LabelParams, "flow": FlowParams, "normalize": NormalizeParams, "dataset": DatasetParams, "train": TrainParams}
 
 # Top-level keys that are not pipeline sections (global parameters).
 GLOBAL_KEYS: set[str] = set()
@@ -285,7 +369,7 @@ class FidParams:
 class PoseEvalParams:
     enabled: bool = True
     backend: Literal["mediapipe"] = "mediapipe"
-    model_complexity: int = 1  # MediaPipe Pose 0 | 1 | 2
+    model_complexity: int = 1  # MediaPipe Pose 1 ships with the wheel; 0 / 2 are downloaded on first use
     min_confidence: float = 0.3  # joints below this in either pose do not count
     real_reference: bool = True  # also label the real frames: the labeler's own error floor
 

@@ -517,7 +517,9 @@ class Trainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        d = self.p.ema_decay
+        # warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early on the average
+        # follows the weights closely instead of staying near the random initialisation
+        d = min(self.p.ema_decay, (1 + self.step) / (10 + self.step))
         for e, p in zip(self.ema.parameters(), unwrap(self.G).parameters()):
             e.lerp_(p.detach(), 1 - d)
         for e, b in zip(self.ema.buffers(), unwrap(self.G).buffers()):

@@ -1,0 +1,14 @@
+from kedro.pipeline import Pipeline, node, pipeline
+
+from .nodes import normalize_sources
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(normalize_sources,
+                 ["params:normalize", "params:label", "keypoints", "label_frames", "frame_index", "label_maps"],
+                 ["normalization", "normalized_keypoints", "normalized_label_frames", "normalized_label_maps",
+                  "normalization_plot", "normalization_metrics"], name="normalize_sources"),
+        ]
+    )

@@ -1,0 +1,159 @@
+"""Normalize every source video's poses to the target person and re-render their label maps."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from v2v_pipeline.labels.video import (
+    BOX_COLUMNS,
+    VideoLabels,
+    frames_table,
+    keypoints_from_table,
+    keypoints_table,
+    render_label,
+    split_parts,
+)
+from v2v_pipeline.params import LabelParams, NormalizeParams
+from v2v_pipeline.pose.normalize import PoseNormConfig, measure_frames, normalize_poses, plot_ankle_distributions
+from v2v_pipeline.progress import progress
+from v2v_pipeline.storage import Archive, ArchiveWriter, frame_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NormalizedVideo:
+    video: str
+    frames: np.ndarray  # frame numbers
+    size: tuple[int, int]
+    body: np.ndarray | None  # (T, 25, 3) normalized; None: label maps are passed through
+    face: np.ndarray | None = None
+    hands: np.ndarray | None = None
+    usable: np.ndarray | None = None
+
+
+@dataclass
+class NormalizeResult:
+    videos: list[NormalizedVideo]
+    fitted: dict
+    keypoints: pd.DataFrame
+    frames: pd.DataFrame
+    plot: np.ndarray
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def config_from(p: NormalizeParams) -> PoseNormConfig:
+    return PoseNormConfig(median_frac=p.median_frac, line_tolerance=p.line_tolerance,
+                          close_percentile=p.close_percentile, p_range=tuple(p.p_range), x_mode=p.x_mode,
+                          median_window=p.median_window, min_frames=p.min_frames, min_confidence=p.min_confidence,
+                          foot_fallback=p.foot_fallback)
+
+
+def figure_to_image(fig) -> np.ndarray:
+    import matplotlib.pyplot as plt
+
+    from v2v_pipeline.storage import decode_png
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, metadata={"Software": None})
+    plt.close(fig)
+    return decode_png(buf.getvalue())[..., :3]
+
+
+def in_range_fraction(normalized: np.ndarray, target: np.ndarray, tolerance: float = 0.05) -> float:
+    """Fraction of normalized source frames whose ankle y lies within the target's ankle range (± tolerance x
+    the target's median body height)."""
+    n, t = measure_frames(normalized), measure_frames(target)
+    ny = n.ankle[n.usable, 1]
+    ty = t.ankle[t.usable, 1]
+    if len(ny) == 0 or len(ty) == 0:
+        return float("nan")
+    tol = tolerance * float(np.nanmedian(t.height[t.usable]))
+    return float(np.mean((ny >= ty.min() - tol) & (ny <= ty.max() + tol)))
+
+
+def normalize_videos(p: NormalizeParams, lp: LabelParams, keypoints: pd.DataFrame, label_frames: pd.DataFrame,
+                     frame_index: pd.DataFrame, label_maps: Archive) -> NormalizeResult:
+    target_rows = frame_index[frame_index.role == "target"]
+    target = str(target_rows.video.iloc[0])
+    tgt_kp = keypoints_from_table(keypoints, target, target_rows.frame.to_numpy())[:, :25]
+    cfg = config_from(p)
+    videos, fitted, kp_tables, frame_tables, plots, metrics = [], {}, [], [], [], {}
+    for video, rows in frame_index[frame_index.role == "source"].groupby("video", sort=False):
+        video = str(video)
+        numbers = rows.frame.to_numpy()
+        lf = label_frames[label_frames.video == video].set_index("frame").loc[numbers]
+        has_kp = (keypoints.video == video).any()
+        first = label_maps.read(frame_key(video, int(numbers[0])))
+        size = (int(first.shape[1]), int(first.shape[0]))
+        if not has_kp or not p.enabled:
+            why = "disabled (normalize.enabled: false)" if has_kp else "its labels have no keypoints"
+            log.info("normalize '%s': label maps used as they are (%s)", video, why)
+            videos.append(NormalizedVideo(video, numbers, size, None))
+            frame_tables.append(lf.reset_index())
+            fitted[video] = {"normalized": False, "reason": why}
+            continue
+        src = keypoints_from_table(keypoints, video, numbers)
+        body, face, hands = split_parts(src)
+        extra = [x for x in (face, hands.reshape(len(hands), 42, 3) if hands is not None else None) if x is not None]
+        res = normalize_poses(body, tgt_kp, cfg, extra)
+        nface = res.extra[0] if face is not None else None
+        nhands = res.extra[-1].reshape(len(body), 2, 21, 3) if hands is not None else None
+        usable = lf["found"].to_numpy(bool)
+        nv = NormalizedVideo(video, numbers, size, res.keypoints.astype(np.float32), nface, nhands, usable)
+        videos.append(nv)
+        params = res.params.to_dict()
+        frac = in_range_fraction(res.keypoints, tgt_kp)
+        fitted[video] = {"normalized": True, **{k: round(float(v), 4) for k, v in params.items()},
+                         "ankles_in_target_range": round(frac, 4)}
+        metrics[f"normalize_{video}_scale_close"] = params["scale_close"]
+        metrics[f"normalize_{video}_scale_far"] = params["scale_far"]
+        metrics[f"normalize_{video}_ankles_in_target_range"] = frac
+        log.info("normalize '%s': scale %.3f (close) .. %.3f (far); %.0f%% of normalized ankles in the target's range",
+                 video, params["scale_close"], params["scale_far"], 100 * frac)
+        status = np.where(usable, "found", "missing")
+        labels = VideoLabels(video, "normalized", size, nv.body, usable, status, nface, nhands)
+        kp_tables.append(keypoints_table(labels, numbers))
+        table = frames_table(labels, numbers, lp.person_box_margin)
+        table["interpolated"] = lf["interpolated"].to_numpy()
+        frame_tables.append(table)
+        fig = plot_ankle_distributions(body, tgt_kp, res.keypoints, res.params)
+        fig.suptitle(f"{video} -> {target}")
+        plots.append(figure_to_image(fig))
+    plot = _stack(plots) if plots else np.full((32, 32, 3), 255, np.uint8)
+    kp_table = pd.concat(kp_tables, ignore_index=True) if kp_tables else keypoints.iloc[:0].copy()
+    frames = pd.concat(frame_tables, ignore_index=True) if frame_tables else label_frames.iloc[:0].copy()
+    frames = frames[["video", "frame", "found"] + [c for c in frames.columns if c not in ("video", "frame", "found")]]
+    for col in BOX_COLUMNS:
+        frames[col] = frames[col].astype(np.float64)
+    return NormalizeResult(videos, fitted, kp_table, frames.reset_index(drop=True), plot, metrics)
+
+
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    w = max(i.shape[1] for i in images)
+    padded = [np.pad(i, ((0, 0), (0, w - i.shape[1]), (0, 0)), constant_values=255) for i in images]
+    return np.concatenate(padded, axis=0)
+
+
+class NormalizedLabelsContent:
+    """Renders normalized label maps (or copies the originals where nothing was normalized), streaming."""
+
+    def __init__(self, result: NormalizeResult, lp: LabelParams, label_maps: Archive):
+        self.result, self.lp, self.label_maps = result, lp, label_maps
+
+    def write_to(self, writer: ArchiveWriter) -> None:
+        for v in self.result.videos:
+            for t in progress(range(len(v.frames)), desc=f"normalized labels {v.video}", unit="frame", leave=False):
+                key = frame_key(v.video, int(v.frames[t]))
+                if v.body is None:
+                    writer.add_image(key, self.label_maps.read(key))
+                    continue
+                body = v.body[t] if v.usable[t] else np.zeros((25, 3), np.float32)
+                writer.add_image(key, render_label(body, v.size, self.lp.render,
+                                                   None if v.face is None else v.face[t],
+                                                   None if v.hands is None else v.hands[t]))
