@@ -55,7 +55,7 @@ def load_model_file(source: str | Path | dict) -> dict[str, Any]:
             source = local
         path = Path(source)
         if not path.is_file():
-            raise ModelFileError(f"model file {path} does not exist; train one with `kedro run --pipeline=train` "
+            raise ModelFileError(f"model file {path} does not exist; train one with `kedro run --pipelines=train` "
                                  "or point transfer.model / evaluate.model at an existing file or runs:/<run_id>")
         try:
             model = torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,26 @@
+from kedro.pipeline import Pipeline, node, pipeline
+
+from .nodes import build_evaluation_report, compute_evaluation, generate_evaluation_frames, render_evaluation_video
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            # the model runs once, while evaluation_frames is written; everything else reads that archive
+            node(generate_evaluation_frames, ["params:evaluate", "trained_model_ref", "dataset_archive", "dataset_frames"],
+                 "evaluation_frames", name="generate_evaluation_frames"),
+            node(compute_evaluation,
+                 ["params:evaluate", "evaluation_frames", "dataset_archive", "dataset_frames", "keypoints", "frames",
+                  "frame_index"],
+                 ["evaluation_per_frame", "evaluation_summary", "evaluation_metrics"], name="compute_evaluation"),
+            node(render_evaluation_video, ["evaluation_frames", "dataset_archive", "frame_index"], "evaluation_video",
+                 name="render_evaluation_video"),
+            # *_ref inputs are optional: the newest file's path, or None when that pipeline has not run
+            node(build_evaluation_report,
+                 ["params:evaluate", "evaluation_per_frame", "evaluation_summary", "evaluation_frames",
+                  "dataset_archive", "evaluation_video", "training_history_ref", "transfer_frames_ref",
+                  "transfer_video_ref", "transfer_side_by_side_ref"],
+                 ["evaluation_report", "evaluation_metrics_plot", "training_curves_plot"],
+                 name="build_evaluation_report"),
+        ]
+    )

@@ -1,0 +1,18 @@
+from kedro.pipeline import Pipeline, node, pipeline
+
+from .nodes import encode_transfer_videos, generate_transfer
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            # the model runs once, while transfer_frames is written; the videos are encoded from that archive
+            node(generate_transfer,
+                 ["params:transfer", "trained_model_ref", "frame_index", "normalized_label_maps",
+                  "normalized_label_frames"],
+                 "transfer_frames", name="generate_transfer"),
+            # transfer_video_ref saves nothing: it orders the evaluation report after this node in a full run
+            node(encode_transfer_videos, ["transfer_frames", "frames"],
+                 ["transfer_video", "transfer_side_by_side", "transfer_video_ref"], name="encode_transfer_videos"),
+        ]
+    )

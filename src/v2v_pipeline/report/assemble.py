@@ -1,0 +1,100 @@
+"""The evaluation report: summary table (model vs. baseline vs. real-frame floor), plots, samples, videos."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .compose import error_map, side_by_side
+from .evaluation import DatasetReader, comparison_table
+from .html import HtmlReport
+
+
+@dataclass
+class TransferInfo:
+    """What the report shows about the newest transfer run (when there is one)."""
+
+    video: Path | None = None
+    side_by_side: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def sample_strips(frames: Sequence[int], generated: Callable[[int], np.ndarray], data: DatasetReader,
+                  n: int = 4) -> list[tuple[int, np.ndarray]]:
+    """``label | generated | real | error`` strips for ``n`` evenly spaced ``frames``."""
+    frames = list(frames)
+    if n <= 0 or not frames:
+        return []
+    pick = [frames[i] for i in np.unique(np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int))]
+    out = []
+    for f in pick:
+        gen, real = generated(int(f)), data.image(int(f))
+        strip = side_by_side([data.label(int(f)), gen, real, error_map(gen, real)], real.shape[0],
+                             captions=["label", "generated", "real", "|error| x4"])
+        out.append((int(f), strip))
+    return out
+
+
+def build_report(
+    title: str,
+    *,
+    summary: Mapping[str, float],
+    per_frame: pd.DataFrame,
+    notes: Sequence[str] = (),
+    model: Mapping[str, Any] | None = None,
+    split: str = "test",
+    samples: Sequence[tuple[int, np.ndarray]] = (),
+    metrics_figure: Figure | None = None,
+    training_figure: Figure | None = None,
+    evaluation_video: Path | None = None,
+    transfer: TransferInfo | None = None,
+) -> HtmlReport:
+    """Assemble the report; nothing is written until :meth:`HtmlReport.write`."""
+    n, segs = len(per_frame), int(per_frame["segment"].nunique()) if len(per_frame) else 0
+    family = (model or {}).get("family", "?")
+    report = HtmlReport(title, f"{family} model, self-reconstruction of {n} held-out '{split}' frames "
+                               f"in {segs} segment(s)")
+    report.heading("Summary")
+    report.text("Model: the generated frames. Baseline: the mean training frame used as the output for every "
+                "frame (any useful model must beat it). Real frames (floor): the same temporal / pose measure on the "
+                "real frames, i.e. what flow errors or the pose labeler alone give.")
+    report.table(comparison_table(summary))
+    report.notes(list(notes))
+    if model:
+        report.facts({"model": model.get("path") or model.get("spec"), "family": family,
+                      "training step": model.get("step"), "size (w x h)": " x ".join(map(str, model.get("size", []))),
+                      "face GAN": model.get("face_generator"), "dataset sha256": model.get("dataset_sha256")})
+    if metrics_figure is not None:
+        report.heading("Metrics over time")
+        report.image(metrics_figure)
+    if samples:
+        report.heading("Sample frames")
+        for frame, strip in samples:  # small frames are shown enlarged (integer factor), large ones fit the page
+            report.image(strip, f"target frame {frame}", strip.shape[1] * max(1, 720 // strip.shape[1]))
+    if evaluation_video is not None:
+        report.heading("Held-out frames: label | generated | real")
+        report.video(evaluation_video, f"{split} split")
+    if training_figure is not None:
+        report.heading("Training")
+        report.image(training_figure)
+    report.heading("Motion transfer")
+    if transfer is None or (transfer.video is None and transfer.side_by_side is None):
+        report.text("No transfer video yet: run `kedro run --pipelines=transfer`.")
+    else:
+        meta = transfer.meta
+        report.facts({"source": meta.get("source"), "frames": meta.get("frames"), "video fps": meta.get("fps"),
+                      "model": (meta.get("model") or {}).get("path") or (meta.get("model") or {}).get("spec")})
+        if transfer.side_by_side is not None:
+            report.video(transfer.side_by_side, "source | label | output")
+        if transfer.video is not None:
+            report.video(transfer.video, "output")
+    report.heading("Per-frame metrics")
+    report.text("First rows of the per-frame table (the full table is the evaluation_per_frame parquet):")
+    report.table(per_frame.head(12))
+    return report
