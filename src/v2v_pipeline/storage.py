@@ -29,6 +29,15 @@ PNG_COMPRESSION = 3  # fixed: part of the byte-identical guarantee
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 class StorageError(RuntimeError):
     """An artifact could not be read or written."""
 
@@ -52,6 +61,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".partial", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; finished artifacts get the usual mode
     try:
         yield tmp_path
         os.replace(tmp_path, path)

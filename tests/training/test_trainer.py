@@ -150,3 +150,17 @@ def test_ddp_two_gloo_processes_keep_identical_weights(tmp_path):
     assert any(not torch.equal(w0[k], init[k]) for k in w0)  # it trained
     for k in w0:
         torch.testing.assert_close(w0[k], w1[k], rtol=0, atol=0)
+
+
+def test_background_plate_is_the_training_median_and_is_exported(tmp_path):
+    p = params("edn", network={**TINY, "background": True}, max_steps=2)
+    trainer = make_trainer(p, tmp_path)
+    from v2v_pipeline.training.trainer import background_module
+
+    plate = background_module(trainer.nets.generator).plate
+    expected = synthetic_frames(20).images.float().median(dim=0).values / 127.5 - 1
+    torch.testing.assert_close(plate[0], expected)
+    result = trainer.fit()
+    assert result.model_file["model_config"]["background_width"] == 32
+    gen = FrameGenerator(result.model_file, device="cpu")  # the plate comes back from the file
+    torch.testing.assert_close(background_module(gen.generator).plate, background_module(trainer.nets.generator).plate)

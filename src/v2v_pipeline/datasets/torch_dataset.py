@@ -56,7 +56,7 @@ class ModelRef:
         return f"ModelRef({self.path or 'none: ' + self.catalog_path})"
 
 
-class ModelRefDataset(AbstractVersionedDataset[None, ModelRef]):
+class ModelRefDataset(AbstractVersionedDataset[Any, ModelRef]):
     """Read-only view of the newest version of a versioned model file, without loading it."""
 
     def __init__(self, filepath: str, metadata: dict | None = None):
@@ -70,7 +70,8 @@ class ModelRefDataset(AbstractVersionedDataset[None, ModelRef]):
             return ModelRef(None, str(self._filepath))
 
     def save(self, data: Any) -> None:
-        raise DatasetError("ModelRefDataset is read-only; the model is saved through `trained_model`")
+        """Nothing is written (the model is saved through ``trained_model``). The train node lists this
+        dataset as an output only so that Kedro runs transfer and evaluate after training."""
 
     def _exists(self) -> bool:
         return True

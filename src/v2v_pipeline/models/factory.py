@@ -10,6 +10,7 @@ Config keys (unknown keys, keys of another family, wrong types and bad choices r
     ndf: 64            n_layers_D: 3        num_D: 2      norm_D: null (= norm)
     # pix2pixhd, edn
     local_enhancer: false   n_blocks_local: 3
+    background: false       background_width: 0   background_height: 0   (residual over a plate)
     # edn
     use_prev_label: false   face_gan: false   face_ngf: 64   face_n_downsampling: 3
     face_n_blocks: 5        face_ndf: 64      face_n_layers_D: 3   face_norm_D: batch
@@ -33,6 +34,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from v2v_pipeline.models.background import BackgroundResidual
 from v2v_pipeline.models.edn import FaceResidualGenerator, TemporalGenerator
 from v2v_pipeline.models.networks import NORMS, UPSAMPLINGS, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
 from v2v_pipeline.models.vid2vid import SequentialGenerator, TemporalDiscriminator
@@ -42,7 +44,12 @@ _COMMON: dict[str, Any] = {
     "label_ch": 3, "out_ch": 3, "ngf": 64, "n_downsampling": 4, "n_blocks": 9, "norm": "instance",
     "upsampling": "transpose", "max_channels": 1024, "ndf": 64, "n_layers_D": 3, "num_D": 2, "norm_D": None,
 }  # fmt: skip
-_LOCAL: dict[str, Any] = {"local_enhancer": False, "n_blocks_local": 3}
+# background: predict a residual over a static background plate (models/background.py);
+# background_width/height are the training resolution (set by the trainer)
+_LOCAL: dict[str, Any] = {
+    "local_enhancer": False, "n_blocks_local": 3, "background": False, "background_width": 0,
+    "background_height": 0,
+}  # fmt: skip
 _EXTRA: dict[str, dict[str, Any]] = {
     "pix2pixhd": _LOCAL,
     "edn": {
@@ -58,7 +65,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "norm": NORMS, "norm_D": NORMS, "face_norm_D": NORMS, "upsampling": UPSAMPLINGS,
 }  # fmt: skip
 _NULLABLE_INT = {"num_D_temporal"}
-_MAY_BE_ZERO = {"n_downsampling", "n_blocks", "n_blocks_local", "face_n_downsampling", "face_n_blocks"}
+_MAY_BE_ZERO = {"n_downsampling", "n_blocks", "n_blocks_local", "face_n_downsampling", "face_n_blocks",
+                "background_width", "background_height"}
 
 
 @dataclass
@@ -117,6 +125,8 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
         resolved["num_D_temporal"] = resolved["num_D_temporal"] or resolved["num_D"]
     if resolved.get("local_enhancer") and resolved["ngf"] % 2:
         raise ValueError(f"models config: local_enhancer needs an even ngf, got {resolved['ngf']}")
+    if resolved.get("background") and resolved.get("local_enhancer"):
+        raise ValueError("models config: background and local_enhancer cannot be combined")
     return resolved
 
 
@@ -127,6 +137,9 @@ def build_models(config: Mapping[str, Any]) -> Models:
     sizes = {"norm": c["norm"], "upsampling": c["upsampling"], "max_channels": c["max_channels"]}
 
     def pix2pixhd_generator(in_ch: int) -> nn.Module:
+        if c["background"]:
+            glob = GlobalGenerator(in_ch + 3, out_ch, c["ngf"], c["n_downsampling"], c["n_blocks"], **sizes)
+            return BackgroundResidual(glob, c["background_width"], c["background_height"])
         glob = GlobalGenerator(in_ch, out_ch, c["ngf"], c["n_downsampling"], c["n_blocks"], **sizes)
         if not c["local_enhancer"]:
             return glob

@@ -32,6 +32,7 @@ from v2v_pipeline.config import to_dict
 from v2v_pipeline.flow.warp import warp
 from v2v_pipeline.inference import FORMAT, FrameGenerator, to_uint8
 from v2v_pipeline.metrics import psnr, ssim, warping_error
+from v2v_pipeline.models.background import BackgroundResidual
 from v2v_pipeline.models.edn import crop_boxes, edn_discriminator_input, square_boxes
 from v2v_pipeline.models.factory import Models, build_models, count_parameters, resolve_config
 from v2v_pipeline.models.losses import GANLoss, feature_matching_loss, flow_loss, masked_l1, warp_loss
@@ -84,6 +85,14 @@ class SampleSchedule:
 
 def collate(items: list[dict[str, torch.Tensor]], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: torch.stack([it[k] for it in items]).to(device, non_blocking=True) for k in items[0]}
+
+
+def background_module(generator: nn.Module) -> BackgroundResidual:
+    g = unwrap(generator)
+    g = g if isinstance(g, BackgroundResidual) else getattr(g, "generator", None)
+    if not isinstance(g, BackgroundResidual):
+        raise TypeError("network.background is on but the generator has no background plate")
+    return g
 
 
 def set_requires_grad(modules, flag: bool) -> None:
@@ -199,7 +208,10 @@ class Trainer:
         self.full_size = (int(round(w * params.scale)), int(round(h * params.scale)))
         self.schedule = SampleSchedule(len(self.train_data), params.batch_size, params.seed,
                                        self.dist.rank, self.dist.world_size)
-        self.config = resolve_config({"model": params.model, **params.network, "label_ch": self.label_ch})
+        network = dict(params.network)
+        if network.get("background"):
+            network.update(background_width=self.full_size[0], background_height=self.full_size[1])
+        self.config = resolve_config({"model": params.model, **network, "label_ch": self.label_ch})
         self.ckpt = CheckpointManager(run_dir, params.keep_checkpoints)
 
         self.gan = GANLoss(params.gan_mode)
@@ -211,6 +223,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
 
         self.nets: Models = build_models(self.config)
+        if self.config.get("background"):
+            background_module(self.nets.generator).set_plate(self._plate(train))
         self.global_nets: Models | None = None
         if params.coarse_to_fine.enabled:
             self.global_nets = build_models({**self.config, "local_enhancer": False})
@@ -244,6 +258,15 @@ class Trainer:
             return nullcontext()
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
+
+    def _plate(self, train: FrameTensors, max_frames: int = 200) -> torch.Tensor:
+        """Per-pixel median of (up to ``max_frames`` evenly spaced) training frames, in [-1, 1]."""
+        pick = np.unique(np.linspace(0, len(train.frames) - 1, min(max_frames, len(train.frames))).astype(int))
+        plate = train.images[pick].float().median(dim=0).values[None] / 127.5 - 1.0
+        w, h = self.full_size
+        if plate.shape[-2:] != (h, w):
+            plate = F.interpolate(plate, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+        return plate
 
     def _face_side(self, train: FrameTensors) -> int:
         boxes = train.face_boxes.numpy()

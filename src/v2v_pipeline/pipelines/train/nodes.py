@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from v2v_pipeline.config import parse
+from v2v_pipeline.datasets.torch_dataset import ModelRef
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.storage import Archive
 from v2v_pipeline.tracking import as_mlflow_metrics, log_metrics, set_tags
@@ -33,14 +34,19 @@ def train_model(params: dict[str, Any], archive: Archive, frames: pd.DataFrame, 
     finally:
         dist_utils.cleanup()
     if info.is_main:
-        from v2v_pipeline.mlflow_model import log_and_register
+        import mlflow
         import torch
 
+        from v2v_pipeline.mlflow_model import log_and_register
+
+        if mlflow.active_run() is not None:
+            result.model_file["mlflow_run_id"] = mlflow.active_run().info.run_id
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "generator.pt"
             torch.save(result.model_file, path)
             uri = log_and_register(str(path), p.registered_model_name)
             if uri:
                 log.info("model logged to MLflow as %s (registered as %s)", uri, p.registered_model_name)
-    return result.model_file, result.history, result.samples, as_mlflow_metrics(
-        {f"final_{k}": v for k, v in result.summary.items() if k.startswith(("val_", "baseline_"))}, result.model_file["step"])
+    metrics = as_mlflow_metrics({f"final_{k}": v for k, v in result.summary.items()
+                                 if k.startswith(("val_", "baseline_"))}, result.model_file["step"])
+    return result.model_file, result.history, result.samples, metrics, ModelRef(None, "")
