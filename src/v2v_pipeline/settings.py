@@ -18,4 +18,7 @@ DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry",)
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # an environment's parameters are merged key by key into base (not replacing whole sections),
+    # so conf/<env>/parameters_label.yml can change one value of `label`
+    "merge_strategy": {"parameters": "soft"},
 }

@@ -120,7 +120,7 @@ def test_metric_networks_load_from_files_or_are_skipped_with_a_reason(tmp_path):
 
 
 def test_latest_file_dataset_finds_the_newest_version_or_none(tmp_path):
-    from v2v_pipeline.pipelines.evaluate.datasets import LatestFileDataset
+    from v2v_pipeline.datasets import LatestFileDataset
 
     ds = LatestFileDataset(str(tmp_path / "v.mp4"))
     assert ds.load() is None

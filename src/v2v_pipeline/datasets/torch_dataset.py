@@ -9,6 +9,7 @@ import torch
 from kedro.io import AbstractVersionedDataset, DatasetError
 from kedro.io.core import Version
 
+from v2v_pipeline.datasets.report_datasets import LatestFileDataset
 from v2v_pipeline.storage import atomic_path
 
 
@@ -56,25 +57,8 @@ class ModelRef:
         return f"ModelRef({self.path or 'none: ' + self.catalog_path})"
 
 
-class ModelRefDataset(AbstractVersionedDataset[Any, ModelRef]):
-    """Read-only view of the newest version of a versioned model file, without loading it."""
+class ModelRefDataset(LatestFileDataset):
+    """Like :class:`LatestFileDataset`, but loads a :class:`ModelRef` (the newest model file, not opened)."""
 
-    def __init__(self, filepath: str, metadata: dict | None = None):
-        super().__init__(PurePosixPath(filepath), Version(None, None))
-        self.metadata = metadata
-
-    def load(self) -> ModelRef:
-        try:
-            return ModelRef(Path(self._get_load_path()), str(self._filepath))
-        except DatasetError:
-            return ModelRef(None, str(self._filepath))
-
-    def save(self, data: Any) -> None:
-        """Nothing is written (the model is saved through ``trained_model``). The train node lists this
-        dataset as an output only so that Kedro runs transfer and evaluate after training."""
-
-    def _exists(self) -> bool:
-        return True
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath)}
+    def load(self) -> ModelRef:  # type: ignore[override]
+        return ModelRef(super().load(), str(self._path))

@@ -46,7 +46,8 @@ def train_model(params: dict[str, Any], archive: Archive, frames: pd.DataFrame, 
             torch.save(result.model_file, path)
             uri = log_and_register(str(path), p.registered_model_name)
             if uri:
-                log.info("model logged to MLflow as %s (registered as %s)", uri, p.registered_model_name)
+                registered = f"registered as '{p.registered_model_name}'" if p.registered_model_name else "not registered"
+                log.info("model logged to MLflow as %s (%s)", uri, registered)
     metrics = as_mlflow_metrics({f"final_{k}": v for k, v in result.summary.items()
                                  if k.startswith(("val_", "baseline_"))}, result.model_file["step"])
     return result.model_file, result.history, result.samples, metrics, ModelRef(None, "")

@@ -1,7 +1,4 @@
-"""Kedro datasets of the report: the HTML page, and optional "newest file" inputs.
-
-(Kedro-specific, so they live with the pipeline; they could move to :mod:`v2v_pipeline.datasets`.)
-"""
+"""Kedro datasets of the report (the HTML page) and optional "newest file" inputs."""
 
 from __future__ import annotations
 
