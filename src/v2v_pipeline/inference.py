@@ -128,6 +128,11 @@ class FrameGenerator:
         self._outputs: deque[torch.Tensor] = deque(maxlen=max(n - 1, 1))
 
     def _prepare(self, labels: np.ndarray) -> torch.Tensor:
+        channels = labels.shape[-1] if labels.ndim >= 3 else 1
+        expected = int(self.model_file.get("label_channels", channels))
+        if channels != expected:
+            raise ValueError(f"the model was trained on {expected}-channel label maps but got {channels} channels; "
+                             "render the source labels with the same label.render settings as the training data")
         x = to_tensor(labels).to(self.device)
         w, h = self.size
         if x.shape[-2:] != (h, w):

@@ -125,6 +125,7 @@ class RenderParams:
     hands: bool = True
     supersample: int = 2  # anti-aliasing
     edn_canvas: bool = False  # EDN's 1920x1080 stroke geometry (for 16:9 footage squashed to 2:1)
+    limb_channels: bool = False  # add one mask channel per limb to the RGB map (stored as .npy)
 
 
 @dataclass
@@ -261,7 +262,6 @@ class TrainParams:
     log_every: int = 10
     val_every: int = 100
     val_frames: int = 24
-    sample_every: int = 100
     nan_patience: int = 5  # stop after this many non-finite steps in a row
     registered_model_name: str | None = "v2v_generator"  # MLflow model registry name; null = do not register
 

@@ -33,6 +33,12 @@ def log_artifact(path: str, artifact_path: str | None = None) -> None:
         mlflow.log_artifact(path, artifact_path=artifact_path)
 
 
+def log_image(image, artifact_file: str) -> None:
+    """An RGB uint8 image as a PNG artifact of the active run."""
+    if (mlflow := _active()) is not None:
+        mlflow.log_image(image, artifact_file=artifact_file)
+
+
 def as_mlflow_metrics(metrics: dict[str, float], step: int = 0) -> dict[str, dict[str, float]]:
     """The format of kedro-mlflow's ``MlflowMetricsHistoryDataset`` (NaN values are dropped)."""
     return {k: {"value": float(v), "step": step} for k, v in metrics.items() if v is not None and v == v}

@@ -246,16 +246,29 @@ class LabelMapsContent:
 
     def write_to(self, writer: ArchiveWriter) -> None:
         for key, image in self.items():
-            writer.add_image(key, image)
+            add_label(writer, key, image)
+
+
+def add_label(writer: ArchiveWriter, key: str, label: np.ndarray) -> None:
+    """RGB label maps as PNG; maps with extra channels (limb masks) as ``.npy``."""
+    if label.ndim == 3 and label.shape[2] > 4:
+        writer.add_array(key, label)
+    else:
+        writer.add_image(key, label)
 
 
 def render_label(body: np.ndarray, size: tuple[int, int], r, face=None, hands=None) -> np.ndarray:
-    """One label map with the configured style (shared by the label and normalize pipelines)."""
-    from v2v_pipeline.labels.render import EDN_CANVAS
+    """One label map with the configured style (shared by the label and normalize pipelines):
+    ``(H, W, 3)`` RGB, or ``(H, W, 3 + limbs)`` with ``render.limb_channels``."""
+    from v2v_pipeline.labels.render import EDN_CANVAS, render_limb_masks
 
-    return render_pose(body, size, face if r.face else None, hands if r.hands else None, style=r.style,
-                       background=tuple(r.background), canvas_size=EDN_CANVAS if r.edn_canvas else None,
-                       supersample=r.supersample)
+    rgb = render_pose(body, size, face if r.face else None, hands if r.hands else None, style=r.style,
+                      background=tuple(r.background), canvas_size=EDN_CANVAS if r.edn_canvas else None,
+                      supersample=r.supersample)
+    if not r.limb_channels:
+        return rgb
+    masks = render_limb_masks(body, size, style=r.style, dtype=np.uint8)
+    return np.concatenate([rgb, np.moveaxis(masks, 0, -1)], axis=-1)
 
 
 class MasksContent:
@@ -277,5 +290,5 @@ def contact_sheet_for(frames: Archive, labels: LabelMapsContent, video: str, n: 
     numbers = labels.frame_numbers[video]
     picks = np.unique(np.linspace(0, len(numbers) - 1, min(n, len(numbers))).round().astype(int))
     imgs = [frames.read(frame_key(video, int(numbers[t]))) for t in picks]
-    maps = [labels.render_one(v, int(t)) for t in picks]
+    maps = [labels.render_one(v, int(t))[..., :3] for t in picks]
     return contact_sheet(imgs, maps, n=len(picks), width=min(1024, 2 * v.size[0]))

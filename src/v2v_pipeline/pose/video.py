@@ -12,6 +12,7 @@ import pandas as pd
 from v2v_pipeline.labels.video import (
     BOX_COLUMNS,
     VideoLabels,
+    add_label,
     frames_table,
     keypoints_from_table,
     keypoints_table,
@@ -151,9 +152,9 @@ class NormalizedLabelsContent:
             for t in progress(range(len(v.frames)), desc=f"normalized labels {v.video}", unit="frame", leave=False):
                 key = frame_key(v.video, int(v.frames[t]))
                 if v.body is None:
-                    writer.add_image(key, self.label_maps.read(key))
+                    add_label(writer, key, self.label_maps.read(key))
                     continue
                 body = v.body[t] if v.usable[t] else np.zeros((25, 3), np.float32)
-                writer.add_image(key, render_label(body, v.size, self.lp.render,
-                                                   None if v.face is None else v.face[t],
-                                                   None if v.hands is None else v.hands[t]))
+                add_label(writer, key, render_label(body, v.size, self.lp.render,
+                                                    None if v.face is None else v.face[t],
+                                                    None if v.hands is None else v.hands[t]))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from v2v_pipeline.config import to_dict
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 # parameters that do not change what is trained (changing them keeps the same checkpoints)
 _NON_SEMANTIC = {"max_steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "resume", "log_every",
-                 "val_every", "val_frames", "sample_every", "threads", "registered_model_name", "device",
+                 "val_every", "val_frames", "threads", "registered_model_name", "device",
                  "checkpoint_dir"}
 
 
@@ -37,7 +38,8 @@ def run_key(p: TrainParams, dataset_sha256: str) -> str:
 
 def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequences: pd.DataFrame,
                      manifest: dict[str, Any], info: dist_utils.DistInfo,
-                     on_log: Callable[[dict, int], None] | None = None) -> Trainer:
+                     on_log: Callable[[dict, int], None] | None = None,
+                     on_image: Callable[[np.ndarray, int], None] | None = None) -> Trainer:
     splits = {}
     for split in ("train", "val"):
         numbers = frames.loc[frames.split == split, "frame"].to_numpy()
@@ -50,4 +52,5 @@ def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, seq
     log.info("run directory %s (checkpoints every %d steps; re-running the same command resumes)", run_dir,
              p.checkpoint_every)
     return Trainer(p, splits["train"], train_seq, splits["val"], val_seq, run_dir, manifest["sha256"],
-                   on_log=on_log if info.is_main else None, dist_info=info)
+                   on_log=on_log if info.is_main else None, on_image=on_image if info.is_main else None,
+                   dist_info=info)

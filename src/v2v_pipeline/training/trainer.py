@@ -189,12 +189,14 @@ class Trainer:
     def __init__(self, params: TrainParams, train: FrameTensors, train_sequences: pd.DataFrame,
                  val: FrameTensors | None, val_sequences: pd.DataFrame | None, run_dir: str | Path,
                  dataset_sha256: str = "", on_log: Callable[[dict, int], None] | None = None,
+                 on_image: Callable[[np.ndarray, int], None] | None = None,
                  dist_info: dist_utils.DistInfo | None = None):
         self.p = params
         self.dist = dist_info or dist_utils.DistInfo()
         self.device = self.dist.device if self.dist.enabled else self._device()
         self.dataset_sha256 = dataset_sha256
         self.on_log = on_log or (lambda metrics, step: None)
+        self.on_image = on_image or (lambda image, step: None)
         if params.threads:
             torch.set_num_threads(params.threads)
         torch.manual_seed(params.seed + self.dist.rank)
@@ -235,6 +237,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.nan_streak = 0
         self.skipped_steps = 0
+        self._last_validation = -1
         self.face_side = self._face_side(train)
         self._setup_stage(self._stage_for(0.0))
 
@@ -740,12 +743,7 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in ("G_total", "D_loss", "images_per_s")})
                 self._record(row)
             if self.dist.is_main and (self.step % p.val_every == 0 or self.step == p.max_steps):
-                metrics, grid = self.validate()
-                if metrics:
-                    log.info("step %d: %s", self.step, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-                    self._record(metrics)
-                if grid is not None:
-                    samples = grid
+                samples = self._validate_and_log(samples)
             if self.step % p.checkpoint_every == 0:
                 self.save_checkpoint()
             stop = self.p.max_minutes is not None and self.elapsed >= 60 * self.p.max_minutes
@@ -753,16 +751,26 @@ class Trainer:
                 break
         bar.close()
         self.save_checkpoint()
-        if self.dist.is_main and (samples is None):
-            metrics, samples = self.validate()
-            if metrics:
-                self._record(metrics)
+        if self.dist.is_main and self._last_validation != self.step:  # stopped by the time budget
+            samples = self._validate_and_log(samples)
         history = pd.DataFrame(self.history)
         summary = {k: v for k, v in (history.ffill().iloc[-1].to_dict() if len(history) else {}).items()
                    if isinstance(v, float) and math.isfinite(v)}
         summary.update(base)
         return TrainResult(self.model_file(), history, samples if samples is not None else np.zeros((8, 8, 3), np.uint8),
                            summary)
+
+    def _validate_and_log(self, samples: np.ndarray | None) -> np.ndarray | None:
+        """Validation metrics and the label | generated | real grid, both sent to the loggers."""
+        metrics, grid = self.validate()
+        self._last_validation = self.step
+        if metrics:
+            log.info("step %d: %s", self.step, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            self._record(metrics)
+        if grid is not None:
+            self.on_image(grid, self.step)
+            return grid
+        return samples
 
     def _record(self, metrics: dict[str, float]) -> None:
         row = {"step": self.step, **metrics}

@@ -13,7 +13,7 @@ from v2v_pipeline.config import parse
 from v2v_pipeline.datasets.torch_dataset import ModelRef
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.storage import Archive
-from v2v_pipeline.tracking import as_mlflow_metrics, log_metrics, set_tags
+from v2v_pipeline.tracking import as_mlflow_metrics, log_image, log_metrics, set_tags
 from v2v_pipeline.training import distributed as dist_utils
 from v2v_pipeline.training.session import prepare_training
 
@@ -24,7 +24,8 @@ def train_model(params: dict[str, Any], archive: Archive, frames: pd.DataFrame, 
                 manifest: dict[str, Any]):
     p = parse(TrainParams, params, "train")
     info = dist_utils.setup(p.device)
-    trainer = prepare_training(p, archive, frames, sequences, manifest, info, on_log=log_metrics)
+    trainer = prepare_training(p, archive, frames, sequences, manifest, info, on_log=log_metrics,
+                               on_image=lambda grid, step: log_image(grid, f"samples/step_{step:07d}.png"))
     set_tags({"dataset_sha256": manifest["sha256"], "train.run_key": trainer.ckpt.directory.name,
               "train.model": p.model, "train.vgg_loss": "on" if trainer.vgg_active else "off (no weights)",
               "train.device": str(trainer.device), "train.precision": trainer.precision,
