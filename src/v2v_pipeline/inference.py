@@ -67,15 +67,26 @@ def load_model_file(source: str | Path | dict) -> dict[str, Any]:
 
 
 def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` (CUDA when available), ``cuda`` (an error naming the fix when there is none) or ``cpu``."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{device}' was asked for but no CUDA GPU is visible; set the device to auto or cpu")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
 
-def autocast_for(device: torch.device, precision: str):
-    """Autocast context for ``precision`` in {auto, fp32, bf16, fp16} (auto: bf16 where supported)."""
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """``auto`` -> bf16 on the CPU and on GPUs with bf16, fp16 on older GPUs; fp16 needs a GPU."""
     if precision == "auto":
-        precision = "bf16" if device.type == "cpu" or torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if device.type == "cpu" or torch.cuda.is_bf16_supported() else "fp16"
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("precision fp16 needs a CUDA GPU (on the CPU use bf16 or fp32)")
+    return precision
+
+
+def autocast_for(device: torch.device, precision: str):
+    """Autocast context for ``precision`` in {auto, fp32, bf16, fp16} (see :func:`resolve_precision`)."""
+    precision = resolve_precision(device, precision)
     if precision == "fp32":
         return nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
@@ -184,7 +195,7 @@ class FrameGenerator:
             return out
         b = boxes[keep] * scale
         centers = torch.tensor((b[:, :2] + b[:, 2:]) / 2)
-        side = min(self.face_crop, h, w)
+        side = min(int(self.model_file.get("face_side") or self.face_crop), h, w)  # the crop size used in training
         sq = square_boxes(centers, side, h, w)
         face_label = crop_boxes(x[keep], sq, self.face_crop)
         face = crop_boxes(out[keep], sq, self.face_crop)

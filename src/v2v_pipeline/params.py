@@ -1,7 +1,7 @@
 """Parameter schemas, one dataclass per pipeline (``conf/base/parameters_<pipeline>.yml``).
 
-Defaults here are the documented defaults; the YAML files spell them out so users see
-every knob. :func:`validate_all` is run by a hook before any node, so a typo fails in
+Defaults here are the library's defaults (used for keys a YAML file leaves out); the
+``conf/base`` YAML files spell out every key with the project's configuration. :func:`validate_all` is run by a hook before any node, so a typo fails in
 the first second of a run, not after an hour of labeling.
 """
 
@@ -29,6 +29,8 @@ class VideoSpec:
             raise ValueError(f"video name {self.name!r} must be non-empty and contain no '/'")
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if (self.fps is not None and self.fps <= 0) or (self.folder_fps is not None and self.folder_fps <= 0):
+            raise ValueError("fps and folder_fps must be positive (or null)")
 
 
 @dataclass
@@ -114,7 +116,21 @@ class TrackingParams:  # for multi-person OpenPose JSON
 class SmoothingParams:
     method: Literal["one_euro", "savgol", "median", "none"] = "one_euro"
     max_gap: int = 5  # gaps up to this many frames are interpolated; longer ones stay missing
-    params: dict[str, float] = field(default_factory=dict)  # e.g. {min_cutoff: 1.0, beta: 0.05} for one_euro
+    params: dict[str, Any] = field(default_factory=dict)  # e.g. {min_cutoff: 1.0, beta: 0.05} for one_euro
+
+    def validate(self) -> None:
+        if self.max_gap < 0:
+            raise ValueError("max_gap must be >= 0")
+        if self.method == "none":
+            return
+        import inspect
+
+        from v2v_pipeline.labels.smoothing import SMOOTHERS
+
+        allowed = set(inspect.signature(SMOOTHERS[self.method]).parameters) - {"keypoints", "fps"}
+        unknown = set(self.params) - allowed
+        if unknown:
+            raise ValueError(f"unknown {self.method} parameter(s) {sorted(unknown)}; valid: {sorted(allowed)}")
 
 
 @dataclass
@@ -180,6 +196,11 @@ class NormalizeParams:
     min_confidence: float = 0.0
     foot_fallback: bool = True  # use heels/toes when an ankle is missing
 
+    def validate(self) -> None:
+        from v2v_pipeline.pose.video import config_from
+
+        config_from(self)  # PoseNormConfig checks its own values
+
 
 # --------------------------------------------------------------------------- dataset
 @dataclass
@@ -191,6 +212,8 @@ class DatasetParams:
     def validate(self) -> None:
         if self.sequence_length < 1 or self.stride < 1:
             raise ValueError("sequence_length and stride must be >= 1")
+        if self.size is not None and (min(self.size) < 16 or self.size[0] % 2 or self.size[1] % 2):
+            raise ValueError(f"size {list(self.size)} must be even and at least 16 x 16")
 
 
 # --------------------------------------------------------------------------- train
@@ -235,7 +258,6 @@ class TrainParams:
     sequence_length: int = 2  # frames per sample: pix2pixhd 1, edn 2 (pairs), vid2vid >= n_frames_G + 1
     batch_size: int = 1
     scale: float = 1.0  # train at this fraction of the dataset's frame size
-    flip: bool = False  # (reserved) horizontal flips would swap left/right limb colours; keep off
     max_steps: int = 1000
     max_minutes: float | None = None  # wall-clock budget; training stops at whichever limit comes first
     lr: float = 2e-4
@@ -252,8 +274,10 @@ class TrainParams:
     device: Literal["auto", "cuda", "cpu"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast (fp16 + scaler on old GPUs)
     channels_last: bool = False
-    compile: bool = False  # torch.compile the generator and discriminators
+    compile: bool = False  # torch.compile the generator's training step
     threads: int | None = None  # torch CPU threads; null = torch's default
+    preload_max_gb: float = 4.0  # decode the dataset into memory when it fits; else read it from disk
+    num_workers: int = 4  # DataLoader workers when reading from disk
     seed: int = 0
     checkpoint_dir: str = "data/06_models/checkpoints"
     checkpoint_every: int = 100  # steps
@@ -263,6 +287,7 @@ class TrainParams:
     val_every: int = 100
     val_frames: int = 24
     nan_patience: int = 5  # stop after this many non-finite steps in a row
+    cold_start_every: int = 4  # vid2vid: every N-th step starts without real history, as inference does (0 = never)
     registered_model_name: str | None = "v2v_generator"  # MLflow model registry name; null = do not register
 
     def validate(self) -> None:
@@ -280,6 +305,21 @@ class TrainParams:
             raise ValueError("coarse_to_fine.enabled needs network.local_enhancer: true")
         if self.face.enabled and not (self.model == "edn" and self.network.get("face_gan")):
             raise ValueError("face.enabled needs model: edn and network.face_gan: true")
+        used = (self.coarse_to_fine.global_fraction + self.coarse_to_fine.fix_global_fraction
+                if self.coarse_to_fine.enabled else 0.0) + (self.face.fraction if self.face.enabled else 0.0)
+        if used >= 1.0:
+            raise ValueError(f"the stages' fractions add up to {used:.2f}: nothing would be left for full training")
+        for name in ("log_every", "val_every", "checkpoint_every", "nan_patience", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.lr <= 0 or (self.lr_D is not None and self.lr_D <= 0):
+            raise ValueError("lr and lr_D must be positive")
+        if not 0 <= self.decay_fraction <= 1:
+            raise ValueError("decay_fraction must be in [0, 1]")
+        if self.val_frames < 2:
+            raise ValueError("val_frames must be >= 2 (validation generates a clip)")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError("max_minutes must be positive or null")
         from v2v_pipeline.models.factory import resolve_config
 
         resolve_config({"model": self.model, **self.network})  # raises with the bad key's name

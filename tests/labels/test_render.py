@@ -166,17 +166,6 @@ def test_limb_masks_follow_the_skeleton():
     assert len(cls) == len(R.EDN.pairs) and len(colors) == len(set(colors))
 
 
-def test_stack_channels():
-    label = np.full((8, 6, 3), 255, np.uint8)
-    masks = np.zeros((4, 8, 6), np.float32)
-    person = np.full((8, 6), 255, np.uint8)
-    x = R.stack_channels(label, masks, person)
-    assert x.shape == (8, 6, 8) and x.dtype == np.float32
-    assert x[..., :3].max() == 1.0 and x[..., -1].min() == 1.0
-    with pytest.raises(ValueError, match="differ in size"):
-        R.stack_channels(label, masks[:, :4])
-
-
 def test_face_box_is_a_square_around_the_head():
     body = frontal_person(scale=2.0)  # nose at (200, 80), torso 140 px
     box = R.face_box(body, (400, 512))

@@ -35,8 +35,8 @@ def params(model="pix2pixhd", **kw) -> TrainParams:
 
 def make_trainer(p: TrainParams, run_dir, **kw) -> Trainer:
     seq = p.sequence_length
-    return Trainer(p, synthetic_frames(20), synthetic_sequences(20, seq), synthetic_frames(10, seed=1),
-                   synthetic_sequences(10, seq, "val"), run_dir, dataset_sha256="test", **kw)
+    return Trainer(p, synthetic_frames(20), synthetic_sequences(20, seq), synthetic_frames(10, seed=1), run_dir,
+                   dataset_sha256="test", **kw)
 
 
 def weights(trainer: Trainer) -> dict[str, torch.Tensor]:
@@ -164,3 +164,36 @@ def test_background_plate_is_the_training_median_and_is_exported(tmp_path):
     assert result.model_file["model_config"]["background_width"] == 32
     gen = FrameGenerator(result.model_file, device="cpu")  # the plate comes back from the file
     torch.testing.assert_close(background_module(gen.generator).plate, background_module(trainer.nets.generator).plate)
+
+
+def test_reading_from_the_archive_trains_exactly_like_memory(tmp_path):
+    """Large datasets are read on demand (DataLoader workers); the batches and weights are the same."""
+    import pandas as pd
+
+    from v2v_pipeline.storage import ArchiveWriter
+    from v2v_pipeline.training.data import load_frames
+
+    data = synthetic_frames(20)
+    with ArchiveWriter(tmp_path / "data.zip") as w:
+        for i in range(20):
+            w.add_image(f"label/{i:06d}", data.labels[i].permute(1, 2, 0).numpy())
+            w.add_image(f"image/{i:06d}", data.images[i].permute(1, 2, 0).numpy())
+            w.add_array(f"flow/{i:06d}", data.flows[i].permute(1, 2, 0).numpy())
+            w.add_image(f"valid/{i:06d}", data.valid[i, 0].numpy())
+    from v2v_pipeline.storage import Archive
+
+    table = pd.DataFrame({"frame": np.arange(20)})
+    for j, c in enumerate(["face_x0", "face_y0", "face_x1", "face_y1"]):
+        table[c] = data.face_boxes[:, j].numpy()
+    for j, c in enumerate(["person_x0", "person_y0", "person_x1", "person_y1"]):
+        table[c] = data.person_boxes[:, j].numpy()
+    archive = Archive(tmp_path / "data.zip")
+    results = {}
+    for in_memory, workers in ((True, 0), (False, 2)):
+        frames = load_frames(archive, table, np.arange(20), in_memory=in_memory)
+        p = params("edn", max_steps=4, num_workers=workers)
+        trainer = Trainer(p, frames, synthetic_sequences(20, 2), None, tmp_path / f"run{in_memory}")
+        trainer.fit()
+        results[in_memory] = weights(trainer)
+    for k, v in results[True].items():
+        torch.testing.assert_close(results[False][k], v, rtol=0, atol=0)

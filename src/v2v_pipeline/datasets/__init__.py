@@ -3,7 +3,8 @@
 from .archive_dataset import ArchiveDataset
 from .image_dataset import ImageDataset
 from .report_datasets import HtmlReportDataset, LatestFileDataset
+from .table_dataset import JSONDataset, TableDataset
 from .torch_dataset import ModelRef, ModelRefDataset, TorchCheckpointDataset
 from .video_dataset import VideoDataset
 
-__all__ = ["ArchiveDataset", "HtmlReportDataset", "LatestFileDataset", "ImageDataset", "ModelRef", "ModelRefDataset", "TorchCheckpointDataset", "VideoDataset"]
+__all__ = ["ArchiveDataset", "HtmlReportDataset", "LatestFileDataset", "ImageDataset", "JSONDataset", "TableDataset", "ModelRef", "ModelRefDataset", "TorchCheckpointDataset", "VideoDataset"]

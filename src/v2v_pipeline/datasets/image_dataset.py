@@ -1,4 +1,4 @@
-"""A Kedro dataset for one RGB image (numpy ``uint8`` ``(H, W, 3)``) stored as PNG, written atomically."""
+"""A Kedro dataset for one image stored as PNG, written atomically: an RGB ``uint8`` array or a matplotlib figure."""
 
 from __future__ import annotations
 
@@ -23,9 +23,20 @@ class ImageDataset(AbstractVersionedDataset[np.ndarray, np.ndarray]):
     def load(self) -> np.ndarray:
         return decode_png(Path(self._get_load_path()).read_bytes())
 
-    def save(self, data: np.ndarray) -> None:
+    def save(self, data: Any) -> None:
+        if hasattr(data, "savefig"):  # a matplotlib figure
+            import io
+
+            import matplotlib.pyplot as plt
+
+            buf = io.BytesIO()
+            data.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+            plt.close(data)
+            write_bytes_atomic(Path(self._get_save_path()), buf.getvalue())
+            return
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
-            raise DatasetError(f"ImageDataset({self._filepath}) saves a uint8 numpy image, not {type(data).__name__}")
+            raise DatasetError(f"ImageDataset({self._filepath}) saves a uint8 numpy image or a matplotlib figure, "
+                               f"not {type(data).__name__}")
         write_bytes_atomic(Path(self._get_save_path()), encode_png(data))
 
     def _exists(self) -> bool:

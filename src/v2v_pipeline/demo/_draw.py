@@ -149,7 +149,6 @@ def draw_capsules(cv: Canvas, segs: list[Segment], blend: float = 0.0) -> None:
     def pick(values: list) -> np.ndarray:
         return np.choose(idx, values) if len(segs) > 1 else values[0]
 
-    t = pick([f[1] for f in fields])
     grad = (pick([f[2][0] for f in fields]), pick([f[2][1] for f in fields]))
     r = pick([sg.ra + (sg.rb - sg.ra) * f[1] for sg, f in zip(segs, fields)])
     n, nz = _normal_from_sdf(d, r, grad)

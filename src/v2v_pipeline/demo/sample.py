@@ -8,15 +8,17 @@ renamed when complete, so a crash never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterable
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from v2v_pipeline.storage import write_bytes_atomic
 
 from .dancer import DEFAULT_STAGING, Appearance, iter_dancer
 
@@ -31,37 +33,11 @@ def _tmp(path: Path) -> Path:
 
 
 def write_mp4(path: Path, frames: Iterable[np.ndarray], fps: float, crf: int = 18) -> int:
-    """Encode RGB uint8 frames as H.264 (yuv420p) mp4; returns the number of frames.
+    """Encode RGB uint8 frames as H.264 (yuv420p) mp4, single-threaded so the same frames give the
+    same bytes; returns the number of frames (see :func:`v2v_pipeline.video.io.write_video`)."""
+    from v2v_pipeline.video.io import write_video  # PyAV is only needed when writing video
 
-    Single-threaded x264 so the same frames give the same bytes.
-    """
-    import av  # imported here: only needed when writing video
-
-    path = Path(path)
-    tmp = _tmp(path)
-    n = 0
-    try:
-        with av.open(str(tmp), "w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-            stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "medium"}
-            stream.codec_context.thread_count = 1
-            for frame in frames:
-                if n == 0:
-                    h, w = frame.shape[:2]
-                    if h % 2 or w % 2:
-                        raise ValueError(f"yuv420p needs an even frame size, got {w}x{h}.")
-                    stream.width, stream.height = w, h
-                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-                container.mux(stream.encode(vf))
-                n += 1
-            if n == 0:
-                raise ValueError(f"No frames to write to {path}.")
-            container.mux(stream.encode())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return n
+    return write_video(path, frames, fps, crf=crf)
 
 
 def _openpose_record(kp: np.ndarray) -> dict:
@@ -110,13 +86,9 @@ def read_openpose_json(folder: Path) -> np.ndarray:
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    tmp = _tmp(path)
-    try:
-        with open(tmp, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    buf = io.BytesIO()
+    np.save(buf, array)
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def _write_clip(out_dir: Path, name: str, frames: Iterable[tuple[np.ndarray, np.ndarray]],

@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from . import skeleton as sk
+from v2v_pipeline.video.io import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+from . import skeleton as sk
 
 
 def _natural_key(path: Path) -> list:

@@ -274,23 +274,6 @@ def render_limb_masks(
     return masks if dtype == np.uint8 else masks.astype(np.float32) / np.float32(255.0)
 
 
-def stack_channels(
-    label: np.ndarray, limb_masks: np.ndarray | None = None, person_mask: np.ndarray | None = None
-) -> np.ndarray:
-    """Network input channels ``(H, W, C)`` float32 in [0, 1]: the RGB label map, then the
-    optional ``(L, H, W)`` limb masks, then an optional person mask (uint8 0..255 or float 0..1)."""
-    chans = [np.asarray(label, np.float32) / 255.0]
-    if limb_masks is not None:
-        chans.append(np.moveaxis(np.asarray(limb_masks, np.float32), 0, -1))
-    if person_mask is not None:
-        m = np.asarray(person_mask)
-        chans.append((m.astype(np.float32) / 255.0 if m.dtype == np.uint8 else m.astype(np.float32))[..., None])
-    shapes = {c.shape[:2] for c in chans}
-    if len(shapes) != 1:
-        raise ValueError(f"label, limb masks and person mask differ in size: {sorted(shapes)}")
-    return np.concatenate(chans, axis=-1)
-
-
 # --------------------------------------------------------------------------- face box and previews
 _HEAD = [sk.BODY_25_INDEX[n] for n in ("Nose", "REye", "LEye", "REar", "LEar")]
 

@@ -17,22 +17,22 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pandas as pd
 
-from v2v_pipeline.labels import skeleton as sk
 from v2v_pipeline.labels.render import face_box, render_pose
 from v2v_pipeline.labels.smoothing import clean_sequence
 from v2v_pipeline.labels.tracking import track_person
 from v2v_pipeline.metrics.pose import person_box_from_keypoints
 from v2v_pipeline.params import LabelParams, VideoLabelSource
 from v2v_pipeline.progress import progress
+from v2v_pipeline.schema import BOX_COLUMNS
 from v2v_pipeline.storage import Archive, ArchiveWriter, encode_png, frame_key
 from v2v_pipeline.video.io import fit_to_size, fit_transform
 
 log = logging.getLogger(__name__)
 
-BOX_COLUMNS = [f"{p}_{c}" for p in ("face", "person") for c in ("x0", "y0", "x1", "y1")]
 
 
 @dataclass
@@ -233,9 +233,10 @@ class LabelMapsContent:
             from v2v_pipeline.labels.precomputed import read_label_map
 
             label = read_label_map(v.label_files[t])
-            if label.ndim == 2:
-                label = np.repeat(label[..., None], 3, axis=2)
-            return fit_to_size(label, v.size, self.fit, pad_value=r.background[0])
+            if label.ndim == 2:  # an index map: nearest-neighbour resizing, class 0 in the borders
+                index = fit_to_size(label, v.size, self.fit, pad_value=0, interpolation=cv2.INTER_NEAREST)
+                return np.repeat(index[..., None], 3, axis=2)
+            return fit_to_size(label, v.size, self.fit, pad_value=self.p.render.background[0])
         if v.iuv is not None:
             from v2v_pipeline.labels.densepose_backend import iuv_to_label
             from v2v_pipeline.storage import decode_png

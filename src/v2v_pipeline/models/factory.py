@@ -10,7 +10,7 @@ Config keys (unknown keys, keys of another family, wrong types and bad choices r
     ndf: 64            n_layers_D: 3        num_D: 2      norm_D: null (= norm)
     # pix2pixhd, edn
     local_enhancer: false   n_blocks_local: 3
-    background: false       background_width: 0   background_height: 0   (residual over a plate)
+    background: false       background_width: 0   background_height: 0   (composite over a plate)
     # edn
     use_prev_label: false   face_gan: false   face_ngf: 64   face_n_downsampling: 3
     face_n_blocks: 5        face_ndf: 64      face_n_layers_D: 3   face_norm_D: batch
@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from v2v_pipeline.models.background import BackgroundResidual
+from v2v_pipeline.models.background import BackgroundComposite
 from v2v_pipeline.models.edn import FaceResidualGenerator, TemporalGenerator
 from v2v_pipeline.models.networks import NORMS, UPSAMPLINGS, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
 from v2v_pipeline.models.vid2vid import SequentialGenerator, TemporalDiscriminator
@@ -44,7 +44,7 @@ _COMMON: dict[str, Any] = {
     "label_ch": 3, "out_ch": 3, "ngf": 64, "n_downsampling": 4, "n_blocks": 9, "norm": "instance",
     "upsampling": "transpose", "max_channels": 1024, "ndf": 64, "n_layers_D": 3, "num_D": 2, "norm_D": None,
 }  # fmt: skip
-# background: predict a residual over a static background plate (models/background.py);
+# background: composite over a static background plate with a predicted mask (models/background.py);
 # background_width/height are the training resolution (set by the trainer)
 _LOCAL: dict[str, Any] = {
     "local_enhancer": False, "n_blocks_local": 3, "background": False, "background_width": 0,
@@ -138,8 +138,8 @@ def build_models(config: Mapping[str, Any]) -> Models:
 
     def pix2pixhd_generator(in_ch: int) -> nn.Module:
         if c["background"]:
-            glob = GlobalGenerator(in_ch + 3, out_ch, c["ngf"], c["n_downsampling"], c["n_blocks"], **sizes)
-            return BackgroundResidual(glob, c["background_width"], c["background_height"])
+            glob = GlobalGenerator(in_ch + 3, out_ch + 1, c["ngf"], c["n_downsampling"], c["n_blocks"], **sizes)
+            return BackgroundComposite(glob, c["background_width"], c["background_height"])
         glob = GlobalGenerator(in_ch, out_ch, c["ngf"], c["n_downsampling"], c["n_blocks"], **sizes)
         if not c["local_enhancer"]:
             return glob

@@ -45,7 +45,10 @@ def side_by_side(panels: Sequence[np.ndarray], height: int, captions: Sequence[s
         raise ValueError(f"{len(panels)} panels but {len(captions)} captions")
     row = []
     for i, panel in enumerate(panels):
-        p = fit_height(np.asarray(panel, np.uint8), height)
+        panel = np.asarray(panel, np.uint8)
+        if panel.ndim == 2:
+            panel = np.repeat(panel[..., None], 3, axis=2)
+        p = fit_height(panel[..., :3], height)  # label maps with extra (limb) channels show their RGB part
         if captions is not None:
             p = np.concatenate([caption_bar(captions[i], p.shape[1]), p], axis=0)
         if i:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
@@ -39,6 +38,7 @@ from v2v_pipeline.metrics import (
     warping_error,
 )
 from v2v_pipeline.progress import progress
+from v2v_pipeline.schema import frame_member, resize_flow, resize_image, resize_valid
 from v2v_pipeline.storage import Archive
 
 log = logging.getLogger(__name__)
@@ -50,16 +50,6 @@ HIGHER_IS_BETTER = {"ssim", "psnr", "ssim_person", "psnr_person", "pose_detectio
 
 
 # --------------------------------------------------------------------------- data access
-def frame_member(kind: str, frame: int) -> str:
-    """Member of the dataset archive (``label/000012`` ...), as the dataset pipeline writes it."""
-    return f"{kind}/{int(frame):06d}"
-
-
-def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    interp = cv2.INTER_AREA if img.shape[1] > size[0] else cv2.INTER_LINEAR
-    return cv2.resize(img, tuple(size), interpolation=interp).reshape(size[1], size[0], *img.shape[2:])
-
-
 class DatasetReader:
     """Label, image, backward flow and validity mask of a target frame in the dataset archive.
 
@@ -82,7 +72,7 @@ class DatasetReader:
     def _fit(self, img: np.ndarray) -> np.ndarray:
         if self.size is None or (img.shape[1], img.shape[0]) == self.size:
             return img
-        return _resize(img, self.size)
+        return resize_image(img, self.size)
 
     def label(self, frame: int) -> np.ndarray:
         return self._fit(self._read("label", frame))
@@ -93,17 +83,12 @@ class DatasetReader:
     def flow(self, frame: int) -> np.ndarray:
         """Backward flow ``(H, W, 2)`` float32 from ``frame`` to ``frame - 1`` (pixels)."""
         flow = self._read("flow", frame).astype(np.float32)
-        h, w = flow.shape[:2]
-        if self.size is None or (w, h) == self.size:
-            return flow
-        return _resize(flow, self.size) * np.array([self.size[0] / w, self.size[1] / h], np.float32)
+        return flow if self.size is None else resize_flow(flow, self.size)
 
     def valid(self, frame: int) -> np.ndarray:
         """Bool ``(H, W)``: pixels of ``frame`` where the flow to ``frame - 1`` is reliable."""
         valid = self._read("valid", frame)
-        if self.size is None or (valid.shape[1], valid.shape[0]) == self.size:
-            return valid > 127
-        return _resize(valid, self.size) > 254
+        return valid > 127 if self.size is None else resize_valid(valid, self.size)
 
 
 def split_segments(frames: pd.DataFrame, split: str = "test", max_frames: int | None = None) -> list[np.ndarray]:
@@ -278,9 +263,9 @@ def evaluate_segments(
                 info = table.loc[f]
                 row: dict = {"frame": f, "segment": s, "time": float(info.get("time", np.nan))}
                 box = box_from_row(info, "person", box_scale)
-                row.update(_image_scores(gen, real, box))
+                row.update(image_scores(gen, real, box))
                 if baseline is not None:
-                    row.update({f"baseline_{k}": v for k, v in _image_scores(baseline, real, box).items()})
+                    row.update({f"baseline_{k}": v for k, v in image_scores(baseline, real, box).items()})
                 if models.lpips is not None:
                     row["lpips"] = float(models.lpips(images_to_tensor(gen, device), images_to_tensor(real, device))[0])
                 if prev_gen is not None:
@@ -318,7 +303,7 @@ def evaluate_segments(
     return result
 
 
-def _image_scores(image: np.ndarray, real: np.ndarray, box: Box | None) -> dict[str, float]:
+def image_scores(image: np.ndarray, real: np.ndarray, box: Box | None) -> dict[str, float]:
     scores = {"ssim": ssim(image, real), "psnr": psnr(image, real)}
     if box is None:
         scores["ssim_person"] = scores["psnr_person"] = np.nan

@@ -129,7 +129,7 @@ class GeneratedFramesContent:
                 busy += time.perf_counter() - t
                 writer.add_image(f"output/{key}", out)
                 if self.store_labels:
-                    writer.add_image(f"label/{key}", label)
+                    writer.add_image(f"label/{key}", label[..., :3] if label.ndim == 3 else label)  # for display
                 keys.append(key)
                 bar.update(1)
         if not keys:

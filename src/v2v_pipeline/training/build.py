@@ -13,19 +13,15 @@ import hashlib
 import logging
 from collections.abc import Iterator
 
-import cv2
 import numpy as np
 import pandas as pd
 
 from v2v_pipeline.flow.video import FlowReader
 from v2v_pipeline.progress import progress
+from v2v_pipeline.schema import BOX_COLUMNS, frame_member, resize_flow, resize_image, resize_valid
 from v2v_pipeline.storage import Archive, ArchiveWriter, frame_key, sha256_file
-from v2v_pipeline.training.data import frame_member
 
 log = logging.getLogger(__name__)
-
-BOX_COLUMNS = [f"{p}_{c}" for p in ("face", "person") for c in ("x0", "y0", "x1", "y1")]
-
 
 def target_frames_table(frame_index: pd.DataFrame, label_frames: pd.DataFrame) -> pd.DataFrame:
     """Per target frame: frame, time, split, found, boxes (from the label pipeline)."""
@@ -67,14 +63,6 @@ def find_sequences(table: pd.DataFrame, length: int, stride: int = 1) -> pd.Data
     return seq
 
 
-def _resize(img: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    if size is None or (img.shape[1], img.shape[0]) == tuple(size):
-        return img
-    interp = cv2.INTER_AREA if img.shape[1] > size[0] else cv2.INTER_LINEAR
-    out = cv2.resize(img, tuple(size), interpolation=interp)
-    return out.reshape(size[1], size[0], *img.shape[2:])
-
-
 class TrainingArchiveContent:
     """Streams every target frame's label, image, flow and mask into the dataset archive."""
 
@@ -86,6 +74,13 @@ class TrainingArchiveContent:
     def items(self) -> Iterator[tuple[str, np.ndarray]]:
         reader = FlowReader(self.flows)
         frame_numbers = self.table.frame.to_numpy()
+        first = self.frames.read(frame_key(self.video, int(frame_numbers[0])))
+        meta = reader.meta
+        if len(reader) != int(frame_numbers.max()) or (meta["width"], meta["height"]) != (first.shape[1], first.shape[0]):
+            raise ValueError(
+                f"the flow archive ({len(reader)} pairs at {meta['width']}x{meta['height']}) does not match the "
+                f"frames ({int(frame_numbers.max()) + 1} frames at {first.shape[1]}x{first.shape[0]}); "
+                "re-run `kedro run --pipelines=flow` after ingest")
         for f in progress(frame_numbers, desc="dataset", unit="frame", leave=False):
             f = int(f)
             image = self.frames.read(frame_key(self.video, f))
@@ -96,9 +91,9 @@ class TrainingArchiveContent:
             else:
                 flow, valid = np.zeros((h, w, 2), np.float32), np.zeros((h, w), np.uint8)
             if self.size is not None and (w, h) != tuple(self.size):
-                flow = _resize(flow, self.size) * np.array([self.size[0] / w, self.size[1] / h], np.float32)
-                valid = (_resize(valid, self.size) > 254).astype(np.uint8) * 255
-                image, label = _resize(image, self.size), _resize(label, self.size)
+                flow = resize_flow(flow, self.size)
+                valid = resize_valid(valid, self.size).astype(np.uint8) * 255
+                image, label = resize_image(image, self.size), resize_image(label, self.size)
             yield frame_member("label", f), label
             yield frame_member("image", f), image
             yield frame_member("flow", f), flow.astype(np.float16)

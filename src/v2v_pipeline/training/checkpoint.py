@@ -1,8 +1,8 @@
 """Crash-safe training checkpoints.
 
-A checkpoint holds everything needed to continue bit-for-bit: model, optimizer, grad
-scaler and scheduler states, the step, elapsed training time, and the Python, NumPy and
-torch RNG states. Files are written to a temp name and renamed, so a kill during a save
+A checkpoint holds everything needed to continue: networks, optimizers, grad scaler, EMA
+weights, the step, elapsed training time, the stage, and the Python, NumPy and torch RNG
+states. Files are written to a temp name and renamed, so a kill during a save
 leaves the previous checkpoint intact; the newest checkpoint that loads is used, and a
 corrupt one is reported and skipped.
 """
@@ -55,9 +55,10 @@ def set_rng_state(state: dict[str, Any]) -> None:
 class CheckpointManager:
     """Keeps the last ``keep`` checkpoints of one training run in ``directory``."""
 
-    def __init__(self, directory: str | Path, keep: int = 3):
+    def __init__(self, directory: str | Path, keep: int = 3, writable: bool = True):
         self.directory = Path(directory)
         self.keep = max(1, keep)
+        self.writable = writable  # DDP: only rank 0 writes, renames or deletes
 
     def path_for(self, step: int) -> Path:
         return self.directory / f"step_{step:09d}.pt"
@@ -83,9 +84,16 @@ class CheckpointManager:
                 state = torch.load(path, map_location="cpu", weights_only=True)
                 if not isinstance(state, dict) or "step" not in state:
                     raise ValueError("not a training checkpoint")
-            except Exception as e:  # noqa: BLE001 - any unreadable file is skipped the same way
-                log.warning("checkpoint %s is unreadable (%s); falling back to the previous one", path, e)
-                path.rename(path.with_suffix(".pt.corrupt"))
+            except MemoryError:
+                raise  # not corruption: do not discard the file
+            except OSError as e:  # an I/O problem may pass; keep the file
+                log.warning("checkpoint %s cannot be read now (%s); trying the previous one", path, e)
+                continue
+            except Exception as e:  # noqa: BLE001 - a truncated or damaged file fails in many ways
+                log.warning("checkpoint %s is corrupt (%s: %s); falling back to the previous one", path,
+                            type(e).__name__, e)
+                if self.writable:
+                    path.rename(path.with_suffix(".pt.corrupt"))
                 continue
             log.info("resuming from %s (step %d)", path, state["step"])
             return state

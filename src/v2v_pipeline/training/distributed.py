@@ -1,9 +1,9 @@
 """Multi-GPU / multi-process training with ``torch.distributed`` (DDP launched by ``torchrun``).
 
-``torchrun --nproc_per_node=4 -m v2v_pipeline train`` sets RANK / WORLD_SIZE / LOCAL_RANK;
+``torchrun --nproc_per_node=4 -m v2v_pipeline.train_ddp`` sets RANK / WORLD_SIZE / LOCAL_RANK;
 :func:`setup` reads them, picks NCCL on CUDA and Gloo on the CPU, and each process trains
-on its shard of the data (``DistributedSampler``). Without those variables everything runs
-in one process and these helpers are no-ops.
+on its own slice of every step's samples (``trainer.SampleSchedule``). Without those
+variables everything runs in one process and these helpers are no-ops.
 """
 
 from __future__ import annotations
@@ -67,6 +67,24 @@ def all_reduce_mean(values: dict[str, float], info: DistInfo) -> dict[str, float
     dist.all_reduce(t)
     t /= info.world_size
     return dict(zip(keys, t.tolist()))
+
+
+def all_ranks(flag: bool, info: DistInfo) -> bool:
+    """True only if ``flag`` is true on every rank (e.g. 'this step is finite': all skip or none)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=info.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return bool(t.item() > 0)
+
+
+def max_over_ranks(value: float, info: DistInfo) -> float:
+    """The largest ``value`` over ranks (keeps wall-clock budgets and stage switches in lockstep)."""
+    if not info.enabled:
+        return value
+    t = torch.tensor([float(value)], dtype=torch.float64, device=info.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
 
 
 def broadcast_flag(flag: bool, info: DistInfo) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch
-
 
 def constant_then_linear(total_steps: int, decay_fraction: float = 0.5):
     """Multiplier for ``LambdaLR``: 1.0 for the first ``1 - decay_fraction`` of the steps, then linearly to 0.
@@ -19,7 +17,3 @@ def constant_then_linear(total_steps: int, decay_fraction: float = 0.5):
         return max(0.0, 1.0 - (step - decay_start) / decay_len)
 
     return factor
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, decay_fraction: float) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, constant_then_linear(total_steps, decay_fraction))

@@ -14,16 +14,17 @@ import pandas as pd
 
 from v2v_pipeline.config import to_dict
 from v2v_pipeline.params import TrainParams
-from v2v_pipeline.storage import Archive
+from v2v_pipeline.storage import Archive, sha256_file
 from v2v_pipeline.training import distributed as dist_utils
-from v2v_pipeline.training.data import load_frames
+from v2v_pipeline.training.build import find_sequences
+from v2v_pipeline.training.data import frame_bytes, load_frames
 from v2v_pipeline.training.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
 # parameters that do not change what is trained (changing them keeps the same checkpoints)
 _NON_SEMANTIC = {"max_steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "resume", "log_every",
-                 "val_every", "val_frames", "threads", "registered_model_name", "device",
+                 "val_every", "val_frames", "threads", "preload_max_gb", "num_workers", "registered_model_name", "device",
                  "checkpoint_dir"}
 
 
@@ -36,21 +37,40 @@ def run_key(p: TrainParams, dataset_sha256: str) -> str:
     return f"{p.model}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
+def _check_manifest(archive: Archive, manifest: dict[str, Any], max_bytes: int = 2 << 30) -> None:
+    """The manifest must describe this archive (a failed dataset run could leave an old manifest)."""
+    size = archive.path.stat().st_size
+    if size > max_bytes:
+        log.info("dataset archive is %.1f GB: skipping its SHA-256 check against the manifest", size / 1e9)
+        return
+    if sha256_file(archive.path) != manifest.get("archive_sha256"):
+        raise ValueError(f"dataset_manifest does not describe {archive.path} (different SHA-256): the dataset "
+                         "pipeline did not finish; re-run `kedro run --pipelines=dataset`")
+
+
 def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequences: pd.DataFrame,
                      manifest: dict[str, Any], info: dist_utils.DistInfo,
                      on_log: Callable[[dict, int], None] | None = None,
                      on_image: Callable[[np.ndarray, int], None] | None = None) -> Trainer:
-    splits = {}
-    for split in ("train", "val"):
-        numbers = frames.loc[frames.split == split, "frame"].to_numpy()
-        splits[split] = load_frames(archive, frames, numbers, desc=f"load {split}") if len(numbers) else None
+    _check_manifest(archive, manifest)
+    numbers = {split: frames.loc[frames.split == split, "frame"].to_numpy() for split in ("train", "val")}
+    need = sum(frame_bytes(archive, n) for n in numbers.values())
+    in_memory = need <= p.preload_max_gb * 1e9
+    log.info("dataset: %.2f GB decoded; %s", need / 1e9, "loading it into memory" if in_memory else
+             f"reading frames from the archive with {p.num_workers} workers (over train.preload_max_gb)")
+    splits = {split: load_frames(archive, frames, n, desc=f"load {split}", in_memory=in_memory) if len(n) else None
+              for split, n in numbers.items()}
     if splits["train"] is None:
         raise ValueError("the dataset has no training frames; check ingest.split and the label pipeline")
-    train_seq = sequences[sequences.split == "train"]
-    val_seq = sequences[sequences.split == "val"]
+    # every window of the training length (the stored sequences are for longer windows)
+    train_seq = find_sequences(frames[frames.split == "train"], p.sequence_length)
+    if train_seq.empty:
+        raise ValueError(f"no run of {p.sequence_length} consecutive training frames with a person; lower "
+                         "train.sequence_length or check the label pipeline's person detection")
+    del sequences  # kept in the signature: the dataset's stored sequences are the catalog's record
     run_dir = Path(p.checkpoint_dir) / run_key(p, manifest["sha256"])
     log.info("run directory %s (checkpoints every %d steps; re-running the same command resumes)", run_dir,
              p.checkpoint_every)
-    return Trainer(p, splits["train"], train_seq, splits["val"], val_seq, run_dir, manifest["sha256"],
+    return Trainer(p, splits["train"], train_seq, splits["val"], run_dir, manifest["sha256"],
                    on_log=on_log if info.is_main else None, on_image=on_image if info.is_main else None,
                    dist_info=info)

@@ -17,7 +17,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,9 @@ from torch import nn
 
 from v2v_pipeline.config import to_dict
 from v2v_pipeline.flow.warp import warp
-from v2v_pipeline.inference import FORMAT, FrameGenerator, to_uint8
-from v2v_pipeline.metrics import psnr, ssim, warping_error
-from v2v_pipeline.models.background import BackgroundResidual
+from v2v_pipeline.inference import FORMAT, FrameGenerator, autocast_for, pick_device, resolve_precision
+from v2v_pipeline.metrics import warping_error
+from v2v_pipeline.models.background import BackgroundComposite
 from v2v_pipeline.models.edn import crop_boxes, edn_discriminator_input, square_boxes
 from v2v_pipeline.models.factory import Models, build_models, count_parameters, resolve_config
 from v2v_pipeline.models.losses import GANLoss, feature_matching_loss, flow_loss, masked_l1, warp_loss
@@ -40,9 +39,11 @@ from v2v_pipeline.models.vgg import load_vgg_loss_or_none
 from v2v_pipeline.models.vid2vid import gather_windows, temporal_windows
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.progress import progress
+from v2v_pipeline.report.evaluation import box_from_row, image_scores, mean_frame
+from v2v_pipeline.schema import PERSON_BOX, resize_flow, resize_image, resize_valid
 from v2v_pipeline.training import distributed as dist_utils
 from v2v_pipeline.training.checkpoint import CheckpointManager, rng_state, set_rng_state
-from v2v_pipeline.training.data import FrameTensors, SequenceDataset
+from v2v_pipeline.training.data import FrameTensors, SequenceDataset, resize_item
 from v2v_pipeline.training.schedule import constant_then_linear
 
 log = logging.getLogger(__name__)
@@ -83,14 +84,27 @@ class SampleSchedule:
         return out
 
 
-def collate(items: list[dict[str, torch.Tensor]], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: torch.stack([it[k] for it in items]).to(device, non_blocking=True) for k in items[0]}
+class StepBatches(torch.utils.data.Sampler):
+    """Batch sampler for a DataLoader: the sample indices of steps ``start .. end - 1`` (see SampleSchedule)."""
+
+    def __init__(self, schedule: SampleSchedule, start: int, end: int):
+        self.schedule, self.start, self.end = schedule, start, end
+
+    def __iter__(self):
+        return (self.schedule.indices(step) for step in range(self.start, self.end))
+
+    def __len__(self) -> int:
+        return max(0, self.end - self.start)
 
 
-def background_module(generator: nn.Module) -> BackgroundResidual:
+def stack_items(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def background_module(generator: nn.Module) -> BackgroundComposite:
     g = unwrap(generator)
-    g = g if isinstance(g, BackgroundResidual) else getattr(g, "generator", None)
-    if not isinstance(g, BackgroundResidual):
+    g = g if isinstance(g, BackgroundComposite) else getattr(g, "generator", None)
+    if not isinstance(g, BackgroundComposite):
         raise TypeError("network.background is on but the generator has no background plate")
     return g
 
@@ -126,7 +140,7 @@ class GeneratorRunner(nn.Module):
         super().__init__()
         self.generator, self.family = generator, family
 
-    def forward(self, labels: torch.Tensor, reals: torch.Tensor):
+    def forward(self, labels: torch.Tensor, reals: torch.Tensor, cold: bool = False):
         g = self.generator
         if self.family == "pix2pixhd":
             return g(labels[:, 0])[:, None]
@@ -137,17 +151,24 @@ class GeneratorRunner(nn.Module):
                 outs.append(out)
                 prev, prev_label = out, labels[:, t]
             return torch.stack(outs, 1)
+        # vid2vid starts from real frames as history; a cold start begins from nothing, as
+        # generation does at inference (first frame hallucinated, then its own outputs)
         L = g.n_frames_G
-        P = L - 1  # vid2vid starts from real frames as history
-        history = list(reals[:, :P].unbind(1))
+        start = 0 if cold else L - 1
+        history = list(reals[:, :start].unbind(1))
         images, flows = [], []
-        for t in range(P, labels.shape[1]):
+        for t in range(start, labels.shape[1]):
             idx = [max(i, 0) for i in range(t - L + 1, t + 1)]
-            out = g(labels[:, idx], torch.stack(history[-(L - 1):], dim=1))
+            prev = None
+            if history:
+                recent = history[-(L - 1):]
+                prev = torch.stack([recent[0]] * (L - 1 - len(recent)) + recent, dim=1)
+            out = g(labels[:, idx], prev)
             images.append(out.image)
-            flows.append(out.flow)
+            if out.flow is not None:
+                flows.append(out.flow)
             history.append(out.image.detach())  # vid2vid backpropagates through one frame
-        return torch.stack(images, 1), torch.stack(flows, 1)
+        return start, torch.stack(images, 1), torch.stack(flows, 1)
 
 
 class FaceRunner(nn.Module):
@@ -173,7 +194,6 @@ class DiscriminatorStep(nn.Module):
 @dataclass
 class StepResult:
     losses: dict[str, float]
-    fake: torch.Tensor | None = None  # (B, 3, H, W) last generated frame, for samples
 
 
 @dataclass
@@ -187,13 +207,13 @@ class TrainResult:
 # ----------------------------------------------------------------------------- trainer
 class Trainer:
     def __init__(self, params: TrainParams, train: FrameTensors, train_sequences: pd.DataFrame,
-                 val: FrameTensors | None, val_sequences: pd.DataFrame | None, run_dir: str | Path,
+                 val: FrameTensors | None, run_dir: str | Path,
                  dataset_sha256: str = "", on_log: Callable[[dict, int], None] | None = None,
                  on_image: Callable[[np.ndarray, int], None] | None = None,
                  dist_info: dist_utils.DistInfo | None = None):
         self.p = params
         self.dist = dist_info or dist_utils.DistInfo()
-        self.device = self.dist.device if self.dist.enabled else self._device()
+        self.device = self.dist.device if self.dist.enabled else pick_device(params.device)
         self.dataset_sha256 = dataset_sha256
         self.on_log = on_log or (lambda metrics, step: None)
         self.on_image = on_image or (lambda image, step: None)
@@ -204,32 +224,32 @@ class Trainer:
 
         self.train_data = SequenceDataset(train, train_sequences, params.sequence_length)
         self.val = val
-        self.val_sequences = val_sequences
         self.label_ch = int(train.labels.shape[1])
         h, w = train.images.shape[-2:]
         self.full_size = (int(round(w * params.scale)), int(round(h * params.scale)))
+        self._check_size()
         self.schedule = SampleSchedule(len(self.train_data), params.batch_size, params.seed,
                                        self.dist.rank, self.dist.world_size)
         network = dict(params.network)
         if network.get("background"):
             network.update(background_width=self.full_size[0], background_height=self.full_size[1])
         self.config = resolve_config({"model": params.model, **network, "label_ch": self.label_ch})
-        self.ckpt = CheckpointManager(run_dir, params.keep_checkpoints)
+        self.ckpt = CheckpointManager(run_dir, params.keep_checkpoints, writable=self.dist.is_main)
 
         self.gan = GANLoss(params.gan_mode)
         self.vgg = load_vgg_loss_or_none(params.vgg_weights if params.loss.vgg > 0 else None, log)
         if self.vgg is not None:
             self.vgg.to(self.device)
         self.vgg_active = self.vgg is not None
-        self.precision = self._precision()
+        self.precision = resolve_precision(self.device, params.precision)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
 
         self.nets: Models = build_models(self.config)
         if self.config.get("background"):
             background_module(self.nets.generator).set_plate(self._plate(train))
-        self.global_nets: Models | None = None
+        self.global_generator: nn.Module | None = None  # coarse-to-fine: G1 trained alone at half size
         if params.coarse_to_fine.enabled:
-            self.global_nets = build_models({**self.config, "local_enhancer": False})
+            self.global_generator = build_models({**self.config, "local_enhancer": False}).generator
         self.ema: nn.Module | None = None
         self.step = 0
         self.elapsed = 0.0
@@ -237,30 +257,24 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.nan_streak = 0
         self.skipped_steps = 0
+        self.face_trained = False
         self._last_validation = -1
         self.face_side = self._face_side(train)
         self._setup_stage(self._stage_for(0.0))
 
     # ------------------------------------------------------------------ setup
-    def _device(self) -> torch.device:
-        if self.p.device == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("train.device is 'cuda' but no CUDA GPU is visible; use auto or cpu")
-        return torch.device("cuda" if self.p.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
-
-    def _precision(self) -> str:
-        if self.p.precision != "auto":
-            if self.p.precision == "fp16" and self.device.type != "cuda":
-                raise ValueError("train.precision fp16 needs a CUDA GPU (on the CPU use bf16 or fp32)")
-            return self.p.precision
-        if self.device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16"
+    def _check_size(self) -> None:
+        n_down = self.p.network.get("n_downsampling", 3 if self.p.model == "vid2vid" else 4)
+        factor = 2 ** (n_down + (1 if self.p.network.get("local_enhancer") else 0))
+        w, h = self.full_size
+        if w % factor or h % factor:
+            raise ValueError(
+                f"training size {w}x{h} (dataset size x train.scale {self.p.scale}) must be divisible by {factor} "
+                f"(2^n_downsampling{' x 2 for the local enhancer' if factor > 2 ** n_down else ''}); change "
+                "train.scale, dataset.size or network.n_downsampling")
 
     def autocast(self):
-        if self.precision == "fp32":
-            return nullcontext()
-        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
-        return torch.autocast(self.device.type, dtype=dtype)
+        return autocast_for(self.device, self.precision)
 
     def _plate(self, train: FrameTensors, max_frames: int = 200) -> torch.Tensor:
         """Per-pixel median of (up to ``max_frames`` evenly spaced) training frames, in [-1, 1]."""
@@ -294,23 +308,23 @@ class Trainer:
         """(Re)build which networks train, their DDP wrappers and optimizers when the stage changes."""
         previous, self.stage = self.stage, stage
         if previous == "global" and stage != "global":
-            g1 = unwrap(self.global_nets.generator)
+            g1 = unwrap(self.global_generator)
             self._generator_module().load_global_state_dict((g1.generator if hasattr(g1, "generator") else g1).state_dict())
         for m in self.nets.named().values():
             m.to(self.device)
-        if self.global_nets is not None:
-            self.global_nets.generator.to(self.device)
+        if self.global_generator is not None:
+            self.global_generator.to(self.device)
+        set_requires_grad([self.nets.generator], stage != "face")  # the body is frozen while faces train
         if stage == "face":
-            set_requires_grad([self.nets.generator], False)
             self.G, self.D = self.nets.face_generator, self.nets.face_discriminator
             run, discs = FaceRunner(self.G), {"D": self.D}
         else:
-            self.G = (self.global_nets if stage == "global" else self.nets).generator
+            self.G = self.global_generator if stage == "global" else self.nets.generator
             self.D, self.Dt = self.nets.discriminator, self.nets.temporal_discriminator
             run = GeneratorRunner(self.G, self.p.model)
             discs = {"D": self.D}
-            if self.Dt is not None:
-                discs.update({f"Dt{i}": d for i, d in enumerate(self.Dt.scales)})
+            if self.Dt is not None:  # only the temporal scales that the sample length reaches
+                discs.update({f"Dt{s}": self.Dt.scales[s] for s in self.temporal_scales()})
         if stage in ("local_fixed", "full") and self.p.coarse_to_fine.enabled:
             self._generator_module().freeze_global(stage == "local_fixed")
         self.G_run, self.D_step = run, DiscriminatorStep(discs)
@@ -333,6 +347,10 @@ class Trainer:
         self.train_modules = [self.G_run, self.D_step]
         if previous:
             log.info("training stage: %s -> %s at step %d", previous, stage, self.step)
+
+    def temporal_scales(self) -> list[int]:
+        dt = self.nets.temporal_discriminator
+        return [s for s in range(len(dt.scales)) if temporal_windows(self.p.sequence_length, dt.n_frames_D, s)]
 
     def _generator_module(self) -> nn.Module:
         g = unwrap(self.nets.generator)
@@ -375,19 +393,26 @@ class Trainer:
                 group["lr"] = base * factor
 
     # ------------------------------------------------------------------ batches
-    def _batch(self, step: int) -> dict[str, torch.Tensor]:
-        items = [self.train_data[i] for i in self.schedule.indices(step)]
-        batch = collate(items, self.device)
-        scale = self.p.scale * (0.5 if self.stage == "global" else 1.0)
-        if scale != 1.0:
-            from v2v_pipeline.training.data import rescale_item
+    def _loader(self):
+        """Batches for every remaining step, in step order (workers read frames from disk when the
+        dataset is too large to keep in memory)."""
+        lazy = not isinstance(self.train_data.t.images, torch.Tensor)
+        workers = self.p.num_workers if lazy else 0
+        return iter(torch.utils.data.DataLoader(
+            self.train_data, batch_sampler=StepBatches(self.schedule, self.step, self.p.max_steps),
+            num_workers=workers, collate_fn=stack_items, pin_memory=self.device.type == "cuda",
+            prefetch_factor=4 if workers else None, persistent_workers=False))
 
+    def _batch(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Move a batch to the device at the current stage's resolution."""
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        w, h = self.full_size
+        size = (w // 2, h // 2) if self.stage == "global" else (w, h)
+        if batch["image"].shape[-2:] != (size[1], size[0]):
             b, t = batch["label"].shape[:2]
             flat = {k: (v.flatten(0, 1) if v.dim() > 2 else v.reshape(b * t, -1)) for k, v in batch.items() if k != "frame"}
-            flat = rescale_item(flat, scale)
+            flat = resize_item(flat, size)
             batch = {k: v.reshape(b, t, *v.shape[1:]) for k, v in flat.items()} | {"frame": batch["frame"]}
-        if self.p.channels_last:
-            batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in batch.items()}
         return batch
 
     # ------------------------------------------------------------------ losses shared by families
@@ -400,87 +425,88 @@ class Trainer:
         return out
 
     def _adversarial(self, D: nn.Module, fake_in: torch.Tensor, real_in: torch.Tensor, prefix: str,
-                     weight: float) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Generator-side GAN + feature matching; returns the losses and the detached real features."""
+                     gan_weight: float, share: float = 1.0) -> dict[str, torch.Tensor]:
+        """Generator-side GAN (x ``gan_weight``) and feature matching (x ``loss.feat``), both x ``share``
+        (the part of the batch's terms this discriminator call stands for, e.g. 1/pairs)."""
         with torch.no_grad():
             real_feats = [[f.detach() for f in scale] for scale in D(real_in)]
         fake_feats = D(fake_in)
-        losses = {f"{prefix}_gan": self.gan(fake_feats, True, for_discriminator=False) * weight}
+        losses = {f"{prefix}_gan": self.gan(fake_feats, True, for_discriminator=False) * gan_weight * share}
         if self.p.loss.feat > 0:
-            losses[f"{prefix}_feat"] = feature_matching_loss(fake_feats, real_feats, weight=self.p.loss.feat) * weight
-        return losses, real_feats
+            losses[f"{prefix}_feat"] = feature_matching_loss(fake_feats, real_feats, weight=self.p.loss.feat) * share
+        return losses
 
     # ------------------------------------------------------------------ family steps
-    def _generator_losses(self, b) -> tuple[dict[str, torch.Tensor], list[tuple[str, torch.Tensor, torch.Tensor]], torch.Tensor]:
+    def _generator_losses(self, b) -> tuple[dict[str, torch.Tensor], list[tuple[str, torch.Tensor, torch.Tensor]]]:
         """Generator losses and the (fake, real) discriminator inputs of one batch, per model family."""
         family = self.p.model
         labels, reals = b["label"], b["image"]
-        out = self.G_run(labels, reals)
         D = unwrap(self.D)
         losses: dict[str, torch.Tensor] = {}
         d_items: list[tuple[str, torch.Tensor, torch.Tensor]] = []
 
-        def adversarial(name: str, net: nn.Module, fake_in, real_in, prefix: str, weight: float) -> None:
-            adv, _ = self._adversarial(net, fake_in, real_in, prefix, weight)
-            for k, v in adv.items():
+        def adversarial(name: str, net: nn.Module, fake_in, real_in, prefix: str, weight: float, share=1.0) -> None:
+            for k, v in self._adversarial(net, fake_in, real_in, prefix, weight, share).items():
                 losses[k] = losses.get(k, 0) + v
             d_items.append((name, fake_in, real_in))
 
         if family == "pix2pixhd":
-            fake = out[:, 0]
+            fake = self.G_run(labels, reals)[:, 0]
             label, real = labels[:, 0], reals[:, 0]
             adversarial("D", D, torch.cat([label, fake], 1), torch.cat([label, real], 1), "G", self.p.loss.gan)
             losses.update(self._reconstruction(fake, real))
-            return losses, d_items, fake
+            return losses, d_items
         if family == "edn":
-            fakes = out
+            fakes = self.G_run(labels, reals)
             n_pairs = labels.shape[1] - 1
             for t in range(1, labels.shape[1]):
                 fake_in = edn_discriminator_input(labels[:, t - 1], labels[:, t], fakes[:, t - 1], fakes[:, t])
                 real_in = edn_discriminator_input(labels[:, t - 1], labels[:, t], reals[:, t - 1], reals[:, t])
-                adversarial("D", D, fake_in, real_in, "G", self.p.loss.gan / n_pairs)
+                adversarial("D", D, fake_in, real_in, "G", self.p.loss.gan, 1.0 / n_pairs)
             losses.update(self._reconstruction(fakes.flatten(0, 1), reals.flatten(0, 1)))
-            return losses, d_items, fakes[:, -1]
-        # vid2vid
-        fake, pred_flow = out
+            return losses, d_items
+        # vid2vid: frames from `start` on are generated (before it: real history); flows exist from `f0` on
+        every = self.p.cold_start_every
+        start, fake, pred_flow = self.G_run(labels, reals, cold=bool(every) and self.step % every == 0)
         flows, valid = b["flow"], b["valid"]
         T = labels.shape[1]
-        P = T - fake.shape[1]
-        gl, gr, ff = labels[:, P:].flatten(0, 1), reals[:, P:].flatten(0, 1), fake.flatten(0, 1)
+        f0 = T - pred_flow.shape[1]
+        gl, gr, ff = labels[:, start:].flatten(0, 1), reals[:, start:].flatten(0, 1), fake.flatten(0, 1)
         adversarial("D", D, torch.cat([gl, ff], 1), torch.cat([gl, gr], 1), "G", self.p.loss.gan)
         losses.update(self._reconstruction(ff, gr))
         # flow: predicted vs reference (t -> t-1), and the predicted flow must warp the real previous frame onto t
-        pred, ref, conf = pred_flow.flatten(0, 1), flows[:, P:].flatten(0, 1), valid[:, P:].flatten(0, 1)
-        prev_real = reals[:, P - 1 : T - 1].flatten(0, 1)
-        losses["G_flow"] = (flow_loss(pred, ref, conf) + masked_l1(warp(prev_real, pred), gr, conf)) * self.p.loss.flow
-        # temporal consistency: generated frame t vs generated frame t-1 warped by the reference flow
-        prev_fake = torch.cat([reals[:, P - 1 : P], fake[:, :-1]], 1).flatten(0, 1)
-        losses["G_warp"] = warp_loss(ff, prev_fake, ref, conf) * self.p.loss.warp
-        # temporal discriminator on the whole sequence (real history + generated) at each temporal scale
-        seq_fake = torch.cat([reals[:, :P], fake], 1)
+        pred, ref, conf = pred_flow.flatten(0, 1), flows[:, f0:].flatten(0, 1), valid[:, f0:].flatten(0, 1)
+        prev_real = reals[:, f0 - 1 : T - 1].flatten(0, 1)
+        losses["G_flow"] = (flow_loss(pred, ref, conf) + masked_l1(warp(prev_real, pred), reals[:, f0:].flatten(0, 1),
+                                                                    conf)) * self.p.loss.flow
+        # temporal consistency: frame t against frame t-1 warped by the reference flow
+        seq_fake = torch.cat([reals[:, :start], fake], 1)
+        losses["G_warp"] = warp_loss(seq_fake[:, f0:].flatten(0, 1), seq_fake[:, f0 - 1 : T - 1].flatten(0, 1), ref,
+                                     conf) * self.p.loss.warp
+        # temporal discriminators on frame windows (and the flows between them) at each temporal scale
         dt = unwrap(self.Dt)
-        for s in range(len(dt.scales)):
+        for s in self.temporal_scales():
             windows = temporal_windows(T, dt.n_frames_D, s)
-            if not windows:
-                continue
             wf = torch.cat([torch.stack([compose_flows(flows[:, a + 1 : c + 1]) for a, c in zip(w[:-1], w[1:])], 1)
                             for w in windows], 0)
             fake_in = dt.stack_input(gather_windows(seq_fake, windows), wf)
             real_in = dt.stack_input(gather_windows(reals, windows), wf)
             adversarial(f"Dt{s}", dt.scales[s], fake_in, real_in, f"Gt{s}", self.p.loss.temporal_gan)
-        return losses, d_items, fake[:, -1]
+        return losses, d_items
 
     def _face_losses(self, b):
-        """EDN face GAN: refine the face crop of the frozen body generator's output."""
+        """EDN face GAN: refine the face crop of the frozen body generator's output (the exported weights)."""
         boxes = b["face_box"][:, -1]
         keep = torch.isfinite(boxes).all(dim=1)
         if not keep.any() or self.face_side < 8:
             return None
         labels, reals = b["label"][keep], b["image"][keep]
-        g = unwrap(self.nets.generator)
+        g = self.ema if self.ema is not None else unwrap(self.nets.generator)
         with torch.no_grad():
-            if self.p.model == "edn":
-                body = g(labels[:, -1], g(labels[:, -2], None), labels[:, -2]) if labels.shape[1] > 1 else g(labels[:, -1])
+            if self.p.model == "edn" and labels.shape[1] > 1:
+                body = g(labels[:, -1], g(labels[:, -2], None), labels[:, -2])
+            elif self.p.model == "edn":
+                body = g(labels[:, -1], None)
             else:
                 body = g(labels[:, -1])
         bx = boxes[keep]
@@ -492,29 +518,24 @@ class Trainer:
         face_real = crop_boxes(reals[:, -1], sq, crop)
         refined = self.G_run(face_label, face_fake)
         fake_in, real_in = torch.cat([face_label, refined], 1), torch.cat([face_label, face_real], 1)
-        losses, _ = self._adversarial(unwrap(self.D), fake_in, real_in, "F", self.p.loss.gan)
-        rec = F.l1_loss(refined.float(), face_real.float()) * 10.0
+        losses = self._adversarial(unwrap(self.D), fake_in, real_in, "F", self.p.loss.gan)
+        rec = F.l1_loss(refined.float(), face_real.float()) * 10.0  # pixel L1 keeps the refined face in place
         if self.vgg_active:
             rec = rec + self.vgg(refined.float(), face_real.float()) * self.p.loss.vgg
         losses["F_rec"] = rec * self.p.loss.face
-        return losses, [("D", fake_in, real_in)], refined
+        return losses, [("D", fake_in, real_in)]
 
     # ------------------------------------------------------------------ one optimisation step
     def train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
+        """One generator and one discriminator update; both losses are computed before either
+        optimiser steps, and a non-finite loss on any rank skips the step on every rank."""
         with self.autocast():
             found = self._face_losses(batch) if self.stage == "face" else self._generator_losses(batch)
-        if found is None:
+        if not dist_utils.all_ranks(found is not None, self.dist):  # e.g. no face box in some rank's batch
             return StepResult({})
-        losses, d_items, fake = found
+        losses, d_items = found
         loss_G = sum(losses.values())
-        if not torch.isfinite(loss_G):
-            self.opt_G.zero_grad(set_to_none=True)
-            return StepResult({"nonfinite": 1.0})
-        # generator update (the discriminators were called unwrapped, without parameter gradients)
-        self.opt_G.zero_grad(set_to_none=True)
-        self.scaler.scale(loss_G).backward()
-        self.scaler.step(self.opt_G)
-        # discriminator update: one call scores [fake; real] for every discriminator
+        # discriminator losses on detached fakes: one call scores [fake; real] for every discriminator
         set_requires_grad([self.D_step], True)
         with self.autocast():
             outputs = self.D_step([(name, torch.cat([f.detach(), r], 0)) for name, f, r in d_items])
@@ -526,20 +547,32 @@ class Trainer:
                 key = "D" if name == "D" else "Dt"
                 d_terms[key] = d_terms.get(key, 0) + 0.5 * (self.gan(fake_p, False) + self.gan(real_p, True))
         loss_D = sum(d_terms.values())
+        finite = bool(torch.isfinite(loss_G)) and bool(torch.isfinite(loss_D))
+        if not dist_utils.all_ranks(finite, self.dist):
+            set_requires_grad([self.D_step], False)
+            self.opt_G.zero_grad(set_to_none=True)
+            self.opt_D.zero_grad(set_to_none=True)
+            return StepResult({"nonfinite": 1.0})
+        # generator update (its discriminator calls ran on the unwrapped networks without parameter gradients)
+        set_requires_grad([self.D_step], False)
+        self.opt_G.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_G).backward()
+        self.scaler.step(self.opt_G)
+        # discriminator update
+        set_requires_grad([self.D_step], True)
         self.opt_D.zero_grad(set_to_none=True)
-        if torch.isfinite(loss_D):
-            self.scaler.scale(loss_D).backward()
-            self.scaler.step(self.opt_D)
+        self.scaler.scale(loss_D).backward()
+        self.scaler.step(self.opt_D)
         self.scaler.update()
         set_requires_grad([self.D_step], False)
-        if not torch.isfinite(loss_D):
-            return StepResult({"nonfinite": 1.0})
-        if self.ema is not None and self.stage != "face":
+        if self.stage == "face":
+            self.face_trained = True
+        elif self.ema is not None:
             self._update_ema()
         out = {k: float(v.detach()) for k, v in losses.items()}
         out.update({f"{k}_loss": float(v.detach()) for k, v in d_terms.items()})
         out["G_total"] = float(loss_G.detach())
-        return StepResult(out, fake.detach())
+        return StepResult(out)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -556,19 +589,14 @@ class Trainer:
         """The generator file (see :mod:`v2v_pipeline.inference`), EMA weights when enabled."""
         stage_global = self.stage == "global"
         config = {**self.config, "local_enhancer": False} if stage_global else self.config
-        body = (self.global_nets if stage_global else self.nets).generator
-        g = self.ema if self.ema is not None else unwrap(body)
-        if stage_global:
-            size = (self.full_size[0] // 2, self.full_size[1] // 2)
-        else:
-            size = self.full_size
-        face = unwrap(self.nets.face_generator) if self.nets.face_generator is not None else None
+        g = self.ema if self.ema is not None else unwrap(self.global_generator if stage_global else self.nets.generator)
+        size = (self.full_size[0] // 2, self.full_size[1] // 2) if stage_global else self.full_size
+        face = unwrap(self.nets.face_generator) if self.face_trained else None  # never an untrained face GAN
         return {
             "format": FORMAT,
             "model_config": config,
             "generator": {k: v.detach().cpu().clone() for k, v in g.state_dict().items()},
-            "face_generator": ({k: v.detach().cpu().clone() for k, v in face.state_dict().items()}
-                               if face is not None and self.p.face.enabled and self.step > 0 else None),
+            "face_generator": None if face is None else {k: v.detach().cpu().clone() for k, v in face.state_dict().items()},
             "face_crop": self.p.face.crop,
             "face_side": self.face_side,
             "size": list(size),
@@ -587,65 +615,44 @@ class Trainer:
         end = breaks[0] + 1 if len(breaks) else len(frames)
         return np.arange(min(end, self.p.val_frames))
 
+    def _val_reference(self, size: tuple[int, int]) -> tuple[np.ndarray, list]:
+        """Real validation frames at ``size`` and their person boxes (the evaluation's rules)."""
+        pos = self.validation_frames()
+        reals = resized_uint8(self.val.images[pos], size)
+        scale = (size[0] / self.val.images.shape[-1], size[1] / self.val.images.shape[-2])
+        boxes = [box_from_row(dict(zip(PERSON_BOX, row)), "person", scale) for row in self.val.person_boxes[pos].tolist()]
+        return reals, boxes
+
     @torch.no_grad()
     def validate(self) -> tuple[dict[str, float], np.ndarray | None]:
+        """SSIM/PSNR (frame and person box) and warping error of a generated validation clip, plus a sample grid."""
         pos = self.validation_frames()
         if len(pos) < 2:
             return {}, None
         gen = FrameGenerator(self.model_file(), device=str(self.device), precision=self.precision)
         w, h = gen.size
         labels = self.val.labels[pos].permute(0, 2, 3, 1).numpy()
-        reals = self._resized_uint8(self.val.images[pos], (w, h))
-        boxes = self.val.face_boxes[pos].numpy()
-        fakes = np.stack(list(gen.generate_clip(labels, boxes)))
-        sx, sy = w / self.val.images.shape[-1], h / self.val.images.shape[-2]
-        person = (self.val.person_boxes[pos].numpy() * np.array([sx, sy, sx, sy])).round()
-        m: dict[str, list[float]] = {"val_ssim": [], "val_psnr": [], "val_ssim_person": [], "val_psnr_person": []}
-        for f, r, box in zip(fakes, reals, person):
-            m["val_ssim"].append(ssim(f, r))
-            m["val_psnr"].append(psnr(f, r))
-            if np.isfinite(box).all() and box[2] - box[0] >= 11 and box[3] - box[1] >= 11:
-                b = tuple(int(v) for v in box)
-                m["val_ssim_person"].append(ssim(f, r, box=b))
-                crop = (slice(b[1], b[3]), slice(b[0], b[2]))
-                m["val_psnr_person"].append(psnr(f[crop], r[crop]))
-        out = {k: float(np.nanmean(v)) if v else float("nan") for k, v in m.items()}
-        flows = F.interpolate(self.val.flows[pos[1:]].float(), size=(h, w), mode="bilinear") * torch.tensor(
-            [sx, sy]).view(1, 2, 1, 1)
-        valid = F.interpolate(self.val.valid[pos[1:]].float() / 255, size=(h, w), mode="area") > 0.99
-        we = warping_error(list(fakes), list(flows.permute(0, 2, 3, 1).numpy()), list(valid[:, 0].numpy()))
-        out["val_warp_error"] = float(we.mean)
-        grid = sample_grid(labels[:4], fakes[:4], reals[:4])
-        return out, grid
-
-    @staticmethod
-    def _resized_uint8(images: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
-        x = images.float()
-        if x.shape[-2:] != (size[1], size[0]):
-            x = F.interpolate(x, size=(size[1], size[0]), mode="bilinear", antialias=True, align_corners=False)
-        return x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+        fakes = np.stack(list(gen.generate_clip(labels, self.val.face_boxes[pos].numpy())))
+        reals, boxes = self._val_reference((w, h))
+        scores = pd.DataFrame([image_scores(f, r, box) for f, r, box in zip(fakes, reals, boxes)])
+        out = {f"val_{k}": float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+               for k, v in scores.items()}
+        flows = [resize_flow(f, (w, h)) for f in self.val.flows[pos[1:]].float().permute(0, 2, 3, 1).numpy()]
+        valid = [resize_valid(v[0], (w, h)) for v in self.val.valid[pos[1:]].numpy()]
+        out["val_warp_error"] = float(warping_error(list(fakes), flows, valid).mean)
+        return out, sample_grid(labels[:4], fakes[:4], reals[:4])
 
     def baseline(self) -> dict[str, float]:
-        """The trivial baseline: the mean training frame as the prediction for every validation frame."""
-        pos = self.validation_frames()
-        if len(pos) == 0:
+        """The trivial baseline: the mean training frame (as in the evaluation) for every validation frame."""
+        if len(self.validation_frames()) == 0:
             return {}
-        w, h = self.full_size
-        mean = self._resized_uint8(self.train_data.t.images.float().mean(0, keepdim=True), (w, h))[0]
-        reals = self._resized_uint8(self.val.images[pos], (w, h))
-        sx, sy = w / self.val.images.shape[-1], h / self.val.images.shape[-2]
-        person = (self.val.person_boxes[pos].numpy() * np.array([sx, sy, sx, sy])).round()
-        s, sp, p, pp = [], [], [], []
-        for r, box in zip(reals, person):
-            s.append(ssim(mean, r))
-            p.append(psnr(mean, r))
-            if np.isfinite(box).all() and box[2] - box[0] >= 11 and box[3] - box[1] >= 11:
-                b = tuple(int(v) for v in box)
-                sp.append(ssim(mean, r, box=b))
-                pp.append(psnr(mean[b[1]:b[3], b[0]:b[2]], r[b[1]:b[3], b[0]:b[2]]))
-        return {"baseline_ssim": float(np.mean(s)), "baseline_psnr": float(np.mean(p)),
-                "baseline_ssim_person": float(np.mean(sp)) if sp else float("nan"),
-                "baseline_psnr_person": float(np.mean(pp)) if pp else float("nan")}
+        images = self.train_data.t.images
+        mean = mean_frame(lambda i: images[i].permute(1, 2, 0).numpy(), range(len(images)))
+        mean = resize_image(mean, self.full_size)
+        reals, boxes = self._val_reference(self.full_size)
+        scores = pd.DataFrame([image_scores(mean, r, box) for r, box in zip(reals, boxes)])
+        return {f"baseline_{k}": float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+                for k, v in scores.items()}
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -654,9 +661,10 @@ class Trainer:
             "nets": {k: unwrap(m).state_dict() for k, m in self.nets.named().items()},
             "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(), "scaler": self.scaler.state_dict(),
             "rng": rng_state(), "skipped_steps": self.skipped_steps, "config": self.config,
+            "face_trained": self.face_trained,
         }
-        if self.global_nets is not None:
-            state["global_generator"] = unwrap(self.global_nets.generator).state_dict()
+        if self.global_generator is not None:
+            state["global_generator"] = unwrap(self.global_generator).state_dict()
         if self.ema is not None:
             state["ema"] = self.ema.state_dict()
         return state
@@ -667,12 +675,13 @@ class Trainer:
                              "use another train.checkpoint_dir or set train.resume: false")
         for k, m in self.nets.named().items():
             unwrap(m).load_state_dict(state["nets"][k])
-        if self.global_nets is not None and "global_generator" in state:
-            unwrap(self.global_nets.generator).load_state_dict(state["global_generator"])
+        if self.global_generator is not None and "global_generator" in state:
+            unwrap(self.global_generator).load_state_dict(state["global_generator"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         self.history = list(state["history"])
         self.skipped_steps = int(state.get("skipped_steps", 0))
-        self.stage = ""  # force a rebuild of optimizers for the saved stage, then restore their state
+        self.face_trained = bool(state.get("face_trained", False))
+        self.stage, self.ema = "", None  # rebuild optimizers and the EMA copy for the saved stage, then restore
         self._setup_stage(state["stage"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
@@ -706,6 +715,7 @@ class Trainer:
         samples = None
         bar = progress(total=p.max_steps, initial=self.step, desc=f"train {p.model}", unit="step")
         images_done, t_window = 0, time.perf_counter()
+        batches = self._loader()
         while self.step < p.max_steps and not (p.max_minutes and self.elapsed >= 60 * p.max_minutes):
             t0 = time.perf_counter()
             frac = self.progress_fraction()
@@ -715,7 +725,7 @@ class Trainer:
             self._set_lr(self._stage_lr_factor(frac))
             for m in self.train_modules:
                 m.train()
-            result = self.train_step(self._batch(self.step))
+            result = self.train_step(self._batch(next(batches)))
             if "nonfinite" in result.losses:
                 self.nan_streak += 1
                 self.skipped_steps += 1
@@ -728,8 +738,7 @@ class Trainer:
             else:
                 self.nan_streak = 0
             self.step += 1
-            dt = time.perf_counter() - t0
-            self.elapsed += dt
+            self.elapsed = dist_utils.max_over_ranks(self.elapsed + time.perf_counter() - t0, self.dist)
             images_done += p.batch_size * self.dist.world_size * max(1, p.sequence_length - (
                 unwrap(self.G).n_frames_G - 1 if p.model == "vid2vid" and self.stage != "face" else 0))
             bar.update(1)
@@ -781,6 +790,14 @@ class Trainer:
         self.on_log(metrics, self.step)
 
 
+def resized_uint8(images: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """uint8 ``(N, 3, H, W)`` tensor -> uint8 ``(N, h, w, 3)`` at ``size=(w, h)`` (antialiased)."""
+    x = images.float()
+    if x.shape[-2:] != (size[1], size[0]):
+        x = F.interpolate(x, size=(size[1], size[0]), mode="bilinear", antialias=True, align_corners=False)
+    return x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+
+
 def sample_grid(labels: np.ndarray, fakes: np.ndarray, reals: np.ndarray) -> np.ndarray:
     """Rows of ``label | generated | real`` (uint8 RGB), labels resized to the output size."""
     import cv2
@@ -793,6 +810,3 @@ def sample_grid(labels: np.ndarray, fakes: np.ndarray, reals: np.ndarray) -> np.
         rows.append(np.concatenate([lab, fake, real], axis=1))
     return np.concatenate(rows, axis=0)
 
-
-def tensor_to_images(x: torch.Tensor) -> np.ndarray:
-    return to_uint8(x)

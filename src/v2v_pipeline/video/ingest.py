@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from v2v_pipeline.progress import progress
 
 from v2v_pipeline.params import IngestParams, SplitParams, VideoSpec
+from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import frame_key
 from v2v_pipeline.video.io import VideoError, fit_to_size, frame_times, iter_frames, probe_video, select_frames
 

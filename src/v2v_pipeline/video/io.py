@@ -250,7 +250,8 @@ def _fit_geometry(iw: int, ih: int, w: int, h: int, mode: str) -> tuple[float, i
     return scale, nw, nh, (w - nw) // 2 if mode == "pad" else -((nw - w) // 2), (h - nh) // 2 if mode == "pad" else -((nh - h) // 2)
 
 
-def fit_to_size(image: np.ndarray, size: tuple[int, int], mode: str = "pad", pad_value: int = 0) -> np.ndarray:
+def fit_to_size(image: np.ndarray, size: tuple[int, int], mode: str = "pad", pad_value: int = 0,
+                interpolation: int | None = None) -> np.ndarray:
     """Resize ``image`` to ``size=(width, height)``.
 
     ``pad``: keep the aspect ratio, fit inside, pad the borders (nothing is cut).
@@ -261,7 +262,7 @@ def fit_to_size(image: np.ndarray, size: tuple[int, int], mode: str = "pad", pad
     ih, iw = image.shape[:2]
     if (iw, ih) == (w, h):
         return image
-    interp = cv2.INTER_AREA if iw * ih > w * h else cv2.INTER_LINEAR
+    interp = interpolation if interpolation is not None else cv2.INTER_AREA if iw * ih > w * h else cv2.INTER_LINEAR
     if mode == "stretch":
         return cv2.resize(image, (w, h), interpolation=interp)
     _, nw, nh, x0, y0 = _fit_geometry(iw, ih, w, h, mode)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from v2v_pipeline.config import parse, to_dict
 from v2v_pipeline.params import DatasetParams
+from v2v_pipeline.schema import target_video
 from v2v_pipeline.storage import Archive, frame_key
 from v2v_pipeline.tracking import as_mlflow_metrics, set_tags
 from v2v_pipeline.training.build import (
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 def build_dataset(params: dict[str, Any], frames: Archive, frame_index: pd.DataFrame, label_maps: Archive,
                   label_frames: pd.DataFrame, flows: Archive):
     p = parse(DatasetParams, params, "dataset")
-    video = str(frame_index.loc[frame_index.role == "target", "video"].iloc[0])
+    video = target_video(frame_index)
     table = target_frames_table(frame_index, label_frames)
     first = frames.read(frame_key(video, int(table.frame.iloc[0])))
     table = scale_boxes(table, (first.shape[1], first.shape[0]), p.size)

@@ -37,13 +37,13 @@ from v2v_pipeline.report import (
     summary_metrics,
     training_curves,
 )
+from v2v_pipeline.schema import FACE_BOX
 from v2v_pipeline.storage import Archive
 from v2v_pipeline.tracking import as_mlflow_metrics, set_tags
 from v2v_pipeline.video.io import VideoContent
 
 log = logging.getLogger(__name__)
 
-FACE_BOX = ["face_x0", "face_y0", "face_x1", "face_y1"]
 
 
 def _target(frame_index: pd.DataFrame) -> pd.DataFrame:
@@ -51,10 +51,16 @@ def _target(frame_index: pd.DataFrame) -> pd.DataFrame:
 
 
 def generate_evaluation_frames(params: dict[str, Any], trained_model_ref: ModelRef, dataset_archive: Archive,
-                               dataset_frames: pd.DataFrame) -> GeneratedFramesContent:
+                               dataset_frames: pd.DataFrame, dataset_manifest: dict) -> GeneratedFramesContent:
     """Every frame of the evaluated split generated from its label (temporal state reset at each gap)."""
     p = parse(EvaluateParams, params, "evaluate")
     model = resolve_model(p.model, trained_model_ref.path)
+    trained_on = model.get("dataset_sha256")
+    if trained_on and trained_on != dataset_manifest.get("sha256"):
+        log.warning("evaluate: the model was trained on dataset %s but the current dataset is %s; its '%s' split "
+                    "may overlap the model's training frames", trained_on[:12], dataset_manifest.get("sha256", "?")[:12],
+                    p.split)
+        set_tags({"eval.dataset_mismatch": "true"})
     generator = FrameGenerator(model, p.device, p.precision)
     info = model_summary(model, p.model, trained_model_ref.path if p.model == "latest" else None)
     segments = split_segments(dataset_frames, p.split, p.max_frames)

@@ -7,7 +7,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             # the model runs once, while evaluation_frames is written; everything else reads that archive
-            node(generate_evaluation_frames, ["params:evaluate", "trained_model_ref", "dataset_archive", "dataset_frames"],
+            node(generate_evaluation_frames,
+                 ["params:evaluate", "trained_model_ref", "dataset_archive", "dataset_frames", "dataset_manifest"],
                  "evaluation_frames", name="generate_evaluation_frames"),
             node(compute_evaluation,
                  ["params:evaluate", "evaluation_frames", "dataset_archive", "dataset_frames", "keypoints", "frames",

@@ -12,15 +12,13 @@ import pandas as pd
 from v2v_pipeline.config import parse
 from v2v_pipeline.flow.dis import DISFlow
 from v2v_pipeline.flow.video import FlowArchiveContent, FlowReader, flow_preview, flow_summary
+from v2v_pipeline.inference import pick_device
 from v2v_pipeline.params import FlowParams
+from v2v_pipeline.schema import target_video
 from v2v_pipeline.storage import Archive
 from v2v_pipeline.tracking import as_mlflow_metrics, set_tags
 
 log = logging.getLogger(__name__)
-
-
-def target_name(frame_index: pd.DataFrame) -> str:
-    return str(frame_index.loc[frame_index.role == "target", "video"].iloc[0])
 
 
 def _backend_factory(p: FlowParams):
@@ -28,7 +26,7 @@ def _backend_factory(p: FlowParams):
         from v2v_pipeline.flow.raft import RAFTFlow
 
         weights = Path(p.raft.weights)
-        device = None if p.raft.device == "auto" else p.raft.device
+        device = pick_device(p.raft.device)  # a clear error when cuda is asked for and absent
         # fails here, before any work, with the file name and how to get it
         model = RAFTFlow.from_weights(weights, p.raft.variant, device, p.raft.batch_size, p.raft.num_flow_updates)
         log.info("optical flow: RAFT-%s from %s on %s", p.raft.variant, weights, model.device)
@@ -43,13 +41,13 @@ def compute_flows(params: dict[str, Any], frames: Archive, frame_index: pd.DataF
     factory = _backend_factory(p)
     name = f"raft_{p.raft.variant}" if p.backend == "raft" else f"dis_{p.dis_preset}"
     set_tags({"flow.backend": name})
-    return FlowArchiveContent(frames.sequence(target_name(frame_index)), factory, name, p.chunk, p.alpha, p.beta)
+    return FlowArchiveContent(frames.sequence(target_video(frame_index)), factory, name, p.chunk, p.alpha, p.beta)
 
 
 def report_flows(params: dict[str, Any], flows: Archive, frames: Archive, frame_index: pd.DataFrame):
     p = parse(FlowParams, params, "flow")
     reader = FlowReader(flows)
-    seq = frames.sequence(target_name(frame_index))
+    seq = frames.sequence(target_video(frame_index))
     stats = flow_summary(reader, seq)
     log.info("flow: mean |flow| %.2f px, %.1f%% valid, photometric error %.2f warped vs %.2f unwarped",
              stats["flow_mean_magnitude_px"], 100 * stats["flow_valid_fraction"],

@@ -17,6 +17,7 @@ from v2v_pipeline.labels.video import (
     keypoints_table,
 )
 from v2v_pipeline.params import IngestParams, LabelParams
+from v2v_pipeline.schema import target_video
 from v2v_pipeline.storage import Archive
 from v2v_pipeline.tracking import as_mlflow_metrics, set_tags
 
@@ -48,7 +49,7 @@ def label_videos(params: dict[str, Any], ingest: dict[str, Any], frames: Archive
                  len(rows), interpolated, missing)
     set_tags({f"label.backend.{v.video}": v.backend for v in results})
     content = LabelMapsContent(p, results, numbers, fit)
-    target = str(frame_index.loc[frame_index.role == "target", "video"].iloc[0])
+    target = target_video(frame_index)
     sheet = contact_sheet_for(frames, content, target, p.contact_sheet_frames)
     return (pd.concat(kps, ignore_index=True), pd.concat(tables, ignore_index=True), content,
             MasksContent(results, numbers), as_mlflow_metrics(metrics), sheet)

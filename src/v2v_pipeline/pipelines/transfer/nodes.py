@@ -18,27 +18,29 @@ import pandas as pd
 from v2v_pipeline.config import parse
 from v2v_pipeline.datasets import ModelRef
 from v2v_pipeline.inference import FrameGenerator
-from v2v_pipeline.params import TransferParams
+from v2v_pipeline.params import IngestParams, TransferParams
 from v2v_pipeline.report import Clip, GeneratedFramesContent, LazyFrames, model_summary, resolve_model, side_by_side
+from v2v_pipeline.schema import FACE_BOX
 from v2v_pipeline.storage import Archive, frame_key
 from v2v_pipeline.tracking import set_tags
-from v2v_pipeline.video.io import VideoContent
+from v2v_pipeline.video.io import VideoContent, fit_to_size
 
 log = logging.getLogger(__name__)
 
-BOX = ["face_x0", "face_y0", "face_x1", "face_y1"]
 
 
-def generate_transfer(params: dict[str, Any], trained_model_ref: ModelRef, frame_index: pd.DataFrame,
-                      normalized_label_maps: Archive, normalized_label_frames: pd.DataFrame) -> GeneratedFramesContent:
+def generate_transfer(params: dict[str, Any], ingest: dict[str, Any], trained_model_ref: ModelRef,
+                      frame_index: pd.DataFrame, normalized_label_maps: Archive,
+                      normalized_label_frames: pd.DataFrame) -> GeneratedFramesContent:
     p = parse(TransferParams, params, "transfer")
+    fit = parse(IngestParams, ingest, "ingest").fit
     model = resolve_model(p.model, trained_model_ref.path)
     generator = FrameGenerator(model, p.device, p.precision)
     info = model_summary(model, p.model, trained_model_ref.path if p.model == "latest" else None)
     if p.source.video is not None:
         clip, source = _video_clip(p, frame_index, normalized_label_maps, normalized_label_frames, generator)
     else:
-        clip, source = _folder_clip(p, generator)
+        clip, source = _folder_clip(p, generator, fit)
     log.info("transfer: %s model (step %d) on %d frames of %s at %.3g fps", info["family"], info["step"],
              len(clip.keys), source["name"], source["fps"])
     set_tags({"transfer.model": info["path"] or p.model, "transfer.model_family": info["family"],
@@ -65,7 +67,7 @@ def _video_clip(p: TransferParams, frame_index: pd.DataFrame, maps: Archive, lab
     boxes = None
     if generator.face_generator is not None and p.faces:
         table = label_frames[label_frames.video.astype(str) == name].set_index("frame")
-        boxes = table.reindex(frames)[BOX].to_numpy(np.float64) if set(BOX) <= set(table.columns) else None
+        boxes = table.reindex(frames)[FACE_BOX].to_numpy(np.float64) if set(FACE_BOX) <= set(table.columns) else None
         if boxes is None:
             log.warning("transfer: normalized_label_frames has no face boxes; the face GAN is not used")
     fps = float(rows.fps.iloc[0])
@@ -73,14 +75,16 @@ def _video_clip(p: TransferParams, frame_index: pd.DataFrame, maps: Archive, lab
     return clip, {"kind": "video", "name": name, "fps": fps, "frames": frames}
 
 
-def _folder_clip(p: TransferParams, generator: FrameGenerator) -> tuple[Clip, dict]:
+def _folder_clip(p: TransferParams, generator: FrameGenerator, fit: str) -> tuple[Clip, dict]:
     from v2v_pipeline.labels.precomputed import match_label_files, read_label_map
 
     files = match_label_files(Path(p.source.label_folder))[: p.max_frames]
     size = generator.size
 
     def read(path: Path) -> np.ndarray:
-        label = read_label_map(path, size)
+        label = read_label_map(path)
+        if label.ndim == 3:  # same geometry as the training frames (ingest.fit); white borders like the maps
+            label = fit_to_size(label, size, fit, pad_value=255)
         if label.ndim != 3 or label.shape[2] != 3:
             raise ValueError(f"label map {path} is not an RGB image (shape {label.shape}); this model expects RGB "
                              "label maps like the ones the label pipeline renders")
