@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from v2v_pipeline.models.edn import crop_boxes, paste_boxes, square_boxes
 from v2v_pipeline.models.factory import build_models
+from v2v_pipeline.models.vid2vid import stack_history
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +177,7 @@ class FrameGenerator:
     def _vid2vid_step(self, x: torch.Tensor) -> torch.Tensor:
         self._labels.append(x)
         n = self._labels.maxlen
-        labels = list(self._labels)
-        labels = [labels[0]] * (n - len(labels)) + labels
-        prev = None
-        if self._outputs:
-            outs = list(self._outputs)
-            prev = torch.stack([outs[0]] * (n - 1 - len(outs)) + outs, dim=1)
-        out = self.generator(torch.stack(labels, dim=1), prev).image
+        out = self.generator(stack_history(list(self._labels), n), stack_history(list(self._outputs), n - 1)).image
         self._outputs.append(out.float())
         return out
 

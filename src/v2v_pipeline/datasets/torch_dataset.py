@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
 
 import torch
-from kedro.io import AbstractVersionedDataset, DatasetError
-from kedro.io.core import Version
+from kedro.io import DatasetError
 
+from v2v_pipeline.datasets.base import VersionedFileDataset
 from v2v_pipeline.datasets.report_datasets import LatestFileDataset
 from v2v_pipeline.storage import atomic_path
 
 
-class TorchCheckpointDataset(AbstractVersionedDataset[dict, dict]):
+class TorchCheckpointDataset(VersionedFileDataset):
     """Saves/loads a checkpoint dict (state dicts, config, step). Loads on the CPU with
     ``weights_only=True``, so a checkpoint cannot run code when it is opened."""
 
-    def __init__(self, filepath: str, version: Version | None = None, metadata: dict | None = None):
-        super().__init__(PurePosixPath(filepath), version)
-        self.metadata = metadata
-
     def load(self) -> dict:
-        path = Path(self._get_load_path())
+        path = self.load_path
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
@@ -33,17 +28,8 @@ class TorchCheckpointDataset(AbstractVersionedDataset[dict, dict]):
     def save(self, data: dict) -> None:
         if not isinstance(data, dict):
             raise DatasetError(f"TorchCheckpointDataset saves a dict, not {type(data).__name__}")
-        with atomic_path(Path(self._get_save_path()), suffix=".pt") as tmp:
+        with atomic_path(self.save_path, suffix=".pt") as tmp:
             torch.save(data, tmp)
-
-    def _exists(self) -> bool:
-        try:
-            return Path(self._get_load_path()).is_file()
-        except DatasetError:
-            return False
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version}
 
 
 class ModelRef:

@@ -149,14 +149,18 @@ class SequentialGenerator(nn.Module):
         outputs = []
         for t in range(len(history), labels.shape[1]):
             idx = [max(i, 0) for i in range(t - L + 1, t + 1)]
-            prev = None
-            if history:
-                recent = history[-(L - 1) :]
-                prev = torch.stack([recent[0]] * (L - 1 - len(recent)) + recent, dim=1)
-            out = self(labels[:, idx], prev)
+            out = self(labels[:, idx], stack_history(history, L - 1))
             outputs.append(out)
             history.append(out.image.detach() if detach_prev else out.image)
         return outputs
+
+
+def stack_history(frames: list[torch.Tensor], n: int) -> torch.Tensor | None:
+    """The last ``n`` frames as ``(N, n, C, H, W)``, the oldest repeated while fewer exist; None if none."""
+    if not frames:
+        return None
+    recent = list(frames[-n:])
+    return torch.stack([recent[0]] * (n - len(recent)) + recent, dim=1)
 
 
 class TemporalDiscriminator(nn.Module):

@@ -152,22 +152,12 @@ class GeneratorRunner(nn.Module):
                 prev, prev_label = out, labels[:, t]
             return torch.stack(outs, 1)
         # vid2vid starts from real frames as history; a cold start begins from nothing, as
-        # generation does at inference (first frame hallucinated, then its own outputs)
-        L = g.n_frames_G
-        start = 0 if cold else L - 1
-        history = list(reals[:, :start].unbind(1))
-        images, flows = [], []
-        for t in range(start, labels.shape[1]):
-            idx = [max(i, 0) for i in range(t - L + 1, t + 1)]
-            prev = None
-            if history:
-                recent = history[-(L - 1):]
-                prev = torch.stack([recent[0]] * (L - 1 - len(recent)) + recent, dim=1)
-            out = g(labels[:, idx], prev)
-            images.append(out.image)
-            if out.flow is not None:
-                flows.append(out.flow)
-            history.append(out.image.detach())  # vid2vid backpropagates through one frame
+        # generation does at inference (first frame hallucinated, then its own outputs).
+        # vid2vid backpropagates through one frame: the fed-back outputs are detached.
+        start = 0 if cold else g.n_frames_G - 1
+        outs = g.generate_sequence(labels, None if cold else reals[:, :start], detach_prev=True)
+        images = [o.image for o in outs]
+        flows = [o.flow for o in outs if o.flow is not None]
         return start, torch.stack(images, 1), torch.stack(flows, 1)
 
 
