@@ -20,8 +20,10 @@ from pathlib import Path
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
+# Runtime parameters are merged key by key into conf/, so every recipe names each network key the
+# base configuration sets (background, upsampling, ...) instead of inheriting the default's.
 FAITHFUL_P2PHD = {"ngf": 32, "n_downsampling": 4, "n_blocks": 9, "ndf": 64, "n_layers_D": 3, "num_D": 2,
-                  "upsampling": "transpose"}
+                  "upsampling": "transpose", "background": False}
 PLAIN = {"l1": 0.0}  # the reference recipes have no pixel L1 (VGG is on only where its weights exist)
 
 RECIPES: dict[str, dict] = {
@@ -36,7 +38,8 @@ RECIPES: dict[str, dict] = {
                      "loss": PLAIN, "ema_decay": 0.0},
     # vid2vid sequential generator (CPU-sized: ngf 32, 3 downsamplings, 6 blocks), 2 real history frames
     "vid2vid": {"model": "vid2vid", "network": {"ngf": 32, "n_downsampling": 3, "n_blocks": 6, "ndf": 32,
-                                                "num_D": 2, "n_frames_G": 3, "n_frames_D": 3},
+                                                "n_layers_D": 3, "num_D": 2, "n_frames_G": 3, "n_frames_D": 3,
+                                                "upsampling": "transpose", "background": False},
                 "sequence_length": 5, "batch_size": 1, "loss": PLAIN, "ema_decay": 0.0},
 }
 
@@ -64,6 +67,10 @@ def run_recipe(name: str, env: str, minutes: float, extra: dict) -> str:
     with KedroSession.create(project_path=Path.cwd(), env=env, runtime_params=params) as session:
         session.run(pipeline_names=["train", "evaluate"])
     run = mlflow.search_runs(experiment_names=["v2v_pipeline"], order_by=["start_time DESC"], max_results=1).iloc[0]
+    for key, value in RECIPES[name].get("network", {}).items():  # the run really used the recipe's network
+        logged = run.get(f"params.train.network.{key}")
+        if logged is not None and str(logged) != str(value):
+            raise RuntimeError(f"recipe {name}: network.{key} was {logged}, not {value}")
     mlflow.MlflowClient().set_tag(run.run_id, "recipe", name)
     mlflow.MlflowClient().set_tag(run.run_id, "mlflow.runName", f"recipe:{name}")
     print(f"[{name}] done in {(time.time() - t0) / 60:.1f} min, MLflow run {run.run_id}", flush=True)

@@ -58,7 +58,7 @@ _EXTRA: dict[str, dict[str, Any]] = {
     },
     "vid2vid": {
         "n_downsampling": 3, "n_frames_G": 3, "flow_scale": 20.0, "n_frames_D": 3, "n_scales_temporal": 2,
-        "num_D_temporal": None,
+        "num_D_temporal": None, "background": False,  # accepted so that configs can switch it off explicitly
     },
 }  # fmt: skip
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -125,6 +125,9 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
         resolved["num_D_temporal"] = resolved["num_D_temporal"] or resolved["num_D"]
     if resolved.get("local_enhancer") and resolved["ngf"] % 2:
         raise ValueError(f"models config: local_enhancer needs an even ngf, got {resolved['ngf']}")
+    if model == "vid2vid" and resolved["background"]:
+        raise ValueError("models config: background is not available for vid2vid (it has its own flow-warping "
+                         "composition); set network.background: false")
     if resolved.get("background") and resolved.get("local_enhancer"):
         raise ValueError("models config: background and local_enhancer cannot be combined")
     return resolved
