@@ -200,12 +200,20 @@ class FrameGenerator:
         return out
 
     def generate_clip(self, labels: Iterable[np.ndarray], face_boxes: Iterable | None = None,
-                      batch_size: int = 8) -> Iterator[np.ndarray]:
-        """Frames for a whole clip (streamed; batched for pix2pixHD)."""
+                      batch_size: int = 8, resets: Iterable[bool] | None = None) -> Iterator[np.ndarray]:
+        """Frames for a whole clip (streamed; batched for pix2pixHD).
+
+        ``resets``: one flag per frame; the temporal state (previous outputs) is dropped before
+        each flagged frame, e.g. around frames where the source has no person, so that a bad
+        frame does not leak into the frames after it.
+        """
         self.reset()
         boxes = iter(face_boxes) if face_boxes is not None else None
         if not self.batchable:
+            flags = iter(resets) if resets is not None else None
             for label in labels:
+                if flags is not None and next(flags):
+                    self.reset()
                 box = None if boxes is None else np.asarray(next(boxes), np.float64)[None]
                 yield self.generate(label, box)[0]
             return

@@ -121,8 +121,10 @@ def label_frames(video: str, n: int, size: tuple[int, int] = SIZE) -> pd.DataFra
 
 
 def write_project_data(root: Path, n_target: int = 40, n_source: int = 12, family: str = "pix2pixhd",
-                       face: bool = False, model_size: tuple[int, int] = SIZE, size: tuple[int, int] = SIZE) -> dict:
-    """Save every input of ``transfer`` and ``evaluate`` into ``root``'s catalog paths (as versioned saves)."""
+                       face: bool = False, model_size: tuple[int, int] = SIZE, size: tuple[int, int] = SIZE,
+                       history: list[dict] | None = None) -> dict:
+    """Save every input of ``transfer`` and ``evaluate`` into ``root``'s catalog paths (as versioned saves);
+    ``history`` is stored in the model file as its training history."""
     import yaml
     from kedro.io import DataCatalog
 
@@ -148,5 +150,7 @@ def write_project_data(root: Path, n_target: int = 40, n_source: int = 12, famil
     catalog.save("dataset_manifest", {"sha256": "synthetic"})
     catalog.save("keypoints", keypoints_table(target, n_target, size))
     model = model_file(family, model_size, face)
+    if history is not None:
+        model["history"] = history
     catalog.save("trained_model", model)
     return model

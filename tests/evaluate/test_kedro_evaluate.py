@@ -16,6 +16,7 @@ import torchvision
 from tests.evaluate.synthetic import SIZE, write_project_data
 from v2v_pipeline.config import parse
 from v2v_pipeline.params import EvaluateParams
+from v2v_pipeline.storage import Archive
 from v2v_pipeline.video.io import probe_video
 
 FAST = {"device": "cpu", "precision": "fp32"}
@@ -78,12 +79,14 @@ def test_evaluate_end_to_end_without_pretrained_weights(kedro_project):
 
 def test_report_covers_training_history_and_the_newest_transfer(kedro_project, tmp_path):
     root = kedro_project.root
-    write_project_data(root, n_target=40, n_source=6)
-    history = pd.DataFrame({"step": np.arange(0, 100, 10), "loss_G_gan": np.linspace(2, 1, 10),
-                            "loss_D": np.linspace(1, 0.5, 10), "val_ssim": np.linspace(0.1, 0.4, 10)})
+    history = [{"step": float(s), "G_gan": 2 - s / 100, "D_loss": 1 - s / 200, "val_ssim": 0.1 + s / 300}
+               for s in range(0, 100, 10)]
+    write_project_data(root, n_target=40, n_source=6, history=history)
+    # the newest training run's history belongs to another model: the report must not show it
+    other = pd.DataFrame({"step": [0, 5], "G_gan": [9.0, 9.0]})
     path = root / "data/07_model_output/training_history.parquet/2020-01-01T00.00.00.000Z/training_history.parquet"
     path.parent.mkdir(parents=True)
-    history.to_parquet(path)
+    other.to_parquet(path)
     torch.manual_seed(0)
     torch.save(torchvision.models.alexnet(weights=None).features.state_dict(), tmp_path / "alexnet.pth")
     torch.save({f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate((64, 192, 384, 256, 256))},
@@ -102,6 +105,8 @@ def test_report_covers_training_history_and_the_newest_transfer(kedro_project, t
     assert names == ["evaluation_side_by_side.mp4", "transfer.mp4", "transfer_side_by_side.mp4"]
     assert all(v.is_file() for v in videos)
     assert "No transfer video yet" not in html and "no training history" not in html
+    stored = Archive(_newest(root, "data/07_model_output/evaluation_frames.zip/*/*.zip")).read("meta")
+    assert stored["training_history"]["step"] == [h["step"] for h in history]
     assert "FID skipped" in html and "pose distance skipped" in html
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from v2v_pipeline.labels import skeleton as sk
-from v2v_pipeline.labels.mediapipe_backend import Detection, MediaPipeBackend, _assign_hands
+from v2v_pipeline.labels.mediapipe_backend import Detection, MediaPipeBackend, _assign_hands, _uncrop
 
 from .conftest import DATA, decode_video, frontal_person, require
 
@@ -128,3 +128,37 @@ def test_hand_crops_find_hands_near_the_wrists():
         hand_wrist = seq.hands[t, side, 0]
         size = np.ptp(seq.keypoints[t, seq.keypoints[t, :, 2] > 0, 1])
         assert np.linalg.norm(hand_wrist[:2] - wrist[:2]) < 0.1 * size  # the hand belongs to that arm
+
+
+def test_uncrop_maps_a_crop_detection_to_full_frame_pixels():
+    body = frontal_person()
+    body[J["LWrist"]] = 0  # a missing joint stays missing (not moved to the crop's corner)
+    det = Detection(body.copy(), mask=np.ones((40, 30), np.float32))
+    out = _uncrop(det, (10, 5, 40, 45), (60, 80))
+    seen = body[:, 2] > 0
+    assert np.allclose(out.body[seen, :2], body[seen, :2] + (10, 5)) and (out.body[~seen] == 0).all()
+    assert out.mask.shape == (60, 80) and out.mask.sum() == 40 * 30 and out.mask[5:45, 10:40].all()
+    assert np.allclose(det.body, body)  # the input detection is not modified
+
+
+@pytest.mark.realdata
+def test_letterboxed_small_person_is_found_upright_in_the_picture_box():
+    """studio_walk (1000x1002) letterboxed into 512x256: the person is ~70 px tall. Over the
+    whole frame MediaPipe found them upside down (nose below the hips) or not at all in the
+    first second; on the picture inside the borders (what the label pipeline passes) it is right."""
+    pytest.importorskip("mediapipe")
+    from v2v_pipeline.video.io import content_box, fit_to_size
+
+    video = require(DATA / "sources" / "studio_walk.mp4")
+    frames = [fit_to_size(f, (512, 256), "pad") for f in decode_video(video, stop=50)[::2]]
+    box = content_box((1000, 1002), (512, 256), "pad")
+    assert box == (128, 0, 383, 256)
+    with MediaPipeBackend(enable_segmentation=False) as be:
+        seq = be.process(frames, keep_masks=False, crop=box)
+    assert seq.frame_size == (512, 256) and seq.found.mean() >= 0.9, np.flatnonzero(~seq.found)
+    kp = seq.keypoints[seq.found]
+    nose, hip, ankle = kp[:, J["Nose"]], kp[:, J["MidHip"]], kp[:, J["RAnkle"]]
+    ok = (nose[:, 2] > 0) & (hip[:, 2] > 0)
+    assert (nose[ok, 1] < hip[ok, 1]).all(), "person found upside down"
+    assert ((ankle[:, 2] == 0) | (ankle[:, 1] > hip[:, 1])).all()
+    assert (kp[kp[..., 2] > 0][:, 0] >= box[0]).all()  # full-frame x coordinates

@@ -9,14 +9,16 @@ from tests.conftest import shared_file
 from v2v_pipeline.labels.mediapipe_backend import MediaPipeBackend
 from v2v_pipeline.pose.normalize import measure_frames, normalize_poses
 from v2v_pipeline.pose.video import in_range_fraction
-from v2v_pipeline.video.io import fit_to_size, frame_times, iter_frames, select_frames
+from v2v_pipeline.video.io import content_box, fit_to_size, frame_times, iter_frames, probe_video, select_frames
 
 
 def _poses(path, size=(512, 256), fps=None, step=1):
     keep = set(select_frames(frame_times(path), fps)[::step].tolist())
     frames = [fit_to_size(f.image, size, "pad") for f in iter_frames(path) if f.index in keep]
-    with MediaPipeBackend(enable_segmentation=False) as backend:
-        return backend.process(frames, keep_masks=False).keypoints
+    info = probe_video(path)
+    picture = content_box((info.width, info.height), size, "pad")
+    with MediaPipeBackend(enable_segmentation=False) as backend:  # on the picture, as the label pipeline does
+        return backend.process(frames, keep_masks=False, crop=picture).keypoints
 
 
 @pytest.mark.slow

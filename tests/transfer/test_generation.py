@@ -9,7 +9,14 @@ import pytest
 
 from tests.evaluate.synthetic import label, model_file
 from v2v_pipeline.inference import FrameGenerator
-from v2v_pipeline.report import Clip, GeneratedFramesContent, LazyFrames, resolve_model
+from v2v_pipeline.report import (
+    Clip,
+    GeneratedFramesContent,
+    LazyFrames,
+    resets_around_gaps,
+    resolve_model,
+    training_history,
+)
 from v2v_pipeline.storage import Archive, write_archive
 
 
@@ -41,6 +48,27 @@ def test_each_family_generates_like_frame_generator_and_resets_per_clip(tmp_path
     if family != "pix2pixhd":  # a temporal model's frame depends on its history: t=1 differs from a fresh start
         fresh = next(iter(FrameGenerator(model, "cpu", "fp32").generate_clip([label(1)])))
         assert not np.array_equal(fresh, expected[1])
+
+
+def test_resets_around_gaps():
+    found = np.array([1, 1, 0, 0, 1, 1, 0, 1], bool)
+    assert resets_around_gaps(found).tolist() == [False, False, True, True, True, False, True, True]
+
+
+@pytest.mark.parametrize("family", ["edn", "vid2vid"])
+def test_reset_flags_restart_the_temporal_state(tmp_path, family):
+    """After a flagged frame the model continues as if the clip started there (a frame with no
+    person does not leak into the frames after it)."""
+    model = model_file(family)
+    resets = np.array([0, 0, 0, 1, 0, 0], bool)
+    gen = FrameGenerator(model, "cpu", "fp32")
+    flagged = list(gen.generate_clip(_labels(6), resets=resets))
+    plain = list(gen.generate_clip(_labels(6)))
+    tail = list(gen.generate_clip(_labels(6)[3:]))
+    for t in range(3):
+        np.testing.assert_array_equal(flagged[t], plain[t])
+        np.testing.assert_array_equal(flagged[3 + t], tail[t])
+    assert not np.array_equal(flagged[4], plain[4])
 
 
 def test_temporal_model_refuses_a_batch():
@@ -91,8 +119,17 @@ def test_resolve_model_from_an_mlflow_run(tmp_path):
         exp = mlflow.create_experiment("v2v_pipeline", artifact_location=(tmp_path / "artifacts").as_uri())
         with mlflow.start_run(experiment_id=exp) as run:
             mlflow.log_artifact(str(tmp_path / "generator.pt"), artifact_path="model")
-        loaded = resolve_model(f"runs:/{run.info.run_id}", None)
+            for step in (10, 20):
+                mlflow.log_metrics({"G_total": 5.0 - step / 10, "val_ssim": step / 100}, step=step)
+        spec = f"runs:/{run.info.run_id}"
+        loaded = resolve_model(spec, None)
+        # a model file without a stored history gets its curves from the run that trained it
+        from_run = training_history(loaded, spec)
     finally:
         mlflow.set_tracking_uri(None)
     assert loaded["model_config"] == model["model_config"]
     torch.testing.assert_close(loaded["generator"], model["generator"])
+    assert from_run.to_dict("list") == {"step": [10, 20], "G_total": [4.0, 3.0], "val_ssim": [0.1, 0.2]}
+    stored = [{"step": 1.0, "G_total": 2.0}]
+    assert training_history({**loaded, "history": stored}, spec).to_dict("records") == stored
+    assert training_history(model, "some/generator.pt") is None

@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import make_test_video, shared_file
 from v2v_pipeline.video.io import (
     VideoError,
+    content_box,
     fit_to_size,
     fit_transform,
     frame_times,
@@ -39,6 +40,11 @@ def test_fit_to_size_pad_keeps_everything_and_transform_matches():
     assert (sx, sy, dx, dy) == (16 / 50, 32 / 100, 24.0, 0.0)
     crop = fit_to_size(img, (64, 32), "crop")
     assert crop.shape == (32, 64, 3) and (crop == (10, 20, 30)).all()
+    # the picture's box inside the letterboxed frame is exactly the non-border pixels
+    rows = np.flatnonzero(out[..., 0].max(axis=1) > 0)
+    assert content_box((50, 100), (64, 32), "pad") == (24, rows.min(), 40, rows.max() + 1)
+    assert content_box((50, 100), (64, 32), "crop") == (0, 0, 64, 32)
+    assert content_box((128, 64), (64, 32), "pad") == (0, 0, 64, 32)
 
 
 def test_write_and_probe_roundtrip(tmp_path):

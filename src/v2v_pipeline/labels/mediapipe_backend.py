@@ -227,20 +227,10 @@ class MediaPipeBackend:
         if roi is None:
             return None
         x0, y0, x1, y1 = roi
-        det = self._detect(frame[y0:y1, x0:x1], static=True)
+        det = self._detect(_crop_detection_input(frame, roi), static=True)
         if det is None:
             return None
-        offset = np.array([x0, y0, 0], np.float32)
-        for name in ("body", "face"):
-            kp = getattr(det, name)
-            if kp is not None:
-                setattr(det, name, np.where(kp[..., 2:] > 0, kp + offset, 0).astype(np.float32))
-        if det.hands is not None:
-            det.hands = np.where(det.hands[..., 2:] > 0, det.hands + offset, 0).astype(np.float32)
-        if det.mask is not None:
-            full = np.zeros(frame.shape[:2], np.float32)
-            full[y0:y1, x0:x1] = det.mask
-            det.mask = full
+        det = _uncrop(det, roi, frame.shape[:2])
         det.redetected = True
         return det
 
@@ -268,13 +258,23 @@ class MediaPipeBackend:
         self._prev, self._frames_since_seen = det.body, 0
         return det
 
-    def process(self, frames: Iterable[np.ndarray], keep_masks: bool = True) -> PoseSequence:
-        """Label a sequence of frames (any iterable, e.g. a video decoder)."""
+    def process(self, frames: Iterable[np.ndarray], keep_masks: bool = True,
+                crop: tuple[int, int, int, int] | None = None) -> PoseSequence:
+        """Label a sequence of frames (any iterable, e.g. a video decoder).
+
+        ``crop`` ``(x0, y0, x1, y1)``: run MediaPipe on this part of every frame only, e.g. the
+        picture inside letterbox borders (MediaPipe's person detector sees the whole input at a
+        fixed small size, so borders shrink the person; small, far people were then found upside
+        down or not at all). Results are in full-frame pixels.
+        """
         kps, found, redet, masks, faces, hands = [], [], [], [], [], []
         size = (0, 0)
-        for frame in frames:
+        for full in frames:
+            size = (full.shape[1], full.shape[0])
+            frame = full if crop is None else _crop_detection_input(full, crop)
             det = self.process_frame(frame)
-            size = (frame.shape[1], frame.shape[0])
+            if det is not None and crop is not None:
+                det = _uncrop(det, crop, full.shape[:2])
             found.append(det is not None)
             redet.append(det is not None and det.redetected)
             kps.append(det.body if det is not None else np.zeros((25, 3), np.float32))
@@ -302,6 +302,27 @@ class MediaPipeBackend:
             frame_size=size,
             meta={"backend": "mediapipe", "config": asdict(self.config)},
         )
+
+
+def _crop_detection_input(frame: np.ndarray, crop: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = crop
+    return np.ascontiguousarray(frame[y0:y1, x0:x1])
+
+
+def _uncrop(det: Detection, crop: tuple[int, int, int, int], frame_hw: tuple[int, int]) -> Detection:
+    """A detection made on ``frame[y0:y1, x0:x1]`` in the full frame's pixels."""
+    x0, y0, x1, y1 = crop
+    offset = np.array([x0, y0, 0], np.float32)
+    out = replace(det)
+    for name in ("body", "face", "hands"):
+        kp = getattr(det, name)
+        if kp is not None:
+            setattr(out, name, np.where(kp[..., 2:] > 0, kp + offset, 0).astype(np.float32))
+    if det.mask is not None:
+        full = np.zeros(frame_hw, np.float32)
+        full[y0:y1, x0:x1] = det.mask
+        out.mask = full
+    return out
 
 
 def _assign_hands(hands: np.ndarray, body: np.ndarray) -> np.ndarray:

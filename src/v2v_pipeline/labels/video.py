@@ -29,7 +29,7 @@ from v2v_pipeline.params import LabelParams, VideoLabelSource
 from v2v_pipeline.progress import progress
 from v2v_pipeline.schema import BOX_COLUMNS
 from v2v_pipeline.storage import Archive, ArchiveWriter, encode_png, frame_key
-from v2v_pipeline.video.io import fit_to_size, fit_transform
+from v2v_pipeline.video.io import content_box, fit_to_size, fit_transform
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def detect_video(p: LabelParams, video: str, frames: Sequence[np.ndarray], index
                               min_visibility=m.min_visibility, min_detection_confidence=m.min_detection_confidence,
                               identity_guard=m.identity_guard, max_jump=m.max_jump, hands=m.hands) as backend:
             seq = backend.process(progress(frames, desc=f"pose {video}", unit="frame", leave=False),
-                                  keep_masks=m.segmentation)
+                                  keep_masks=m.segmentation, crop=_picture_box(meta, size, fit))
         raw, detected, hands = seq.keypoints, seq.found, seq.hands
         if seq.masks is not None:
             masks = [encode_png(mk) for mk in seq.masks]
@@ -109,6 +109,16 @@ def detect_video(p: LabelParams, video: str, frames: Sequence[np.ndarray], index
     kp, status = clean_sequence(raw, detected, s.max_gap, s.method, **extra)
     return VideoLabels(video, src.backend, size, kp.astype(np.float32), detected, np.asarray(status), face, hands,
                        masks)
+
+
+def _picture_box(meta: pd.Series, size: tuple[int, int], fit: str) -> tuple[int, int, int, int] | None:
+    """The part of the stored frames that holds the video's picture (None: the whole frame)."""
+    try:
+        src = (int(meta.width), int(meta.height))
+    except (AttributeError, TypeError, ValueError):  # no usable size in the metadata
+        return None
+    box = content_box(src, size, fit)
+    return None if box == (0, 0, *size) else box
 
 
 def _openpose(p: LabelParams, src: VideoLabelSource, index: pd.DataFrame, meta: pd.Series, size: tuple[int, int],

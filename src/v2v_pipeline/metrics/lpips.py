@@ -59,12 +59,12 @@ _BACKBONES: dict[str, tuple[Callable[..., nn.Module], tuple[int, ...], tuple[int
 }
 
 
-def _how_backbone(net: str) -> str:
+def _how_backbone(net: str, path: str | Path) -> str:
     ctor, _, _, url = _BACKBONES[net]
     return (
         f"Download the torchvision ImageNet weights from {url} or, on a machine with internet, run "
         f"python -c \"import torch, torchvision; torch.save(torchvision.models.{ctor.__name__}"
-        f"(weights='IMAGENET1K_V1').state_dict(), '{net}_backbone.pth')\"."
+        f"(weights='IMAGENET1K_V1').state_dict(), '{Path(path).name}')\", then copy the file to '{path}'."
     )
 
 
@@ -150,7 +150,7 @@ class LPIPS(nn.Module):
     # -- loading ---------------------------------------------------------------------
     def load_backbone(self, path: str | Path) -> None:
         """Load backbone weights (torchvision, ``.features``-only or official LPIPS layout)."""
-        how = _how_backbone(self.net)
+        how = _how_backbone(self.net, path)
         state = load_state_dict_file(path, what=f"LPIPS {self.net} backbone", how=how)
         feats: dict[str, torch.Tensor] = {}
         for key, value in state.items():

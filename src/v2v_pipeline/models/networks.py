@@ -132,7 +132,23 @@ def check_divisible(x: torch.Tensor, factor: int, who: str) -> None:
         )
 
 
-class GlobalGenerator(nn.Module):
+class _FeatureGenerator(nn.Module):
+    """A generator made of a trunk (:meth:`features`) and an output ``head`` (7x7 conv + tanh)."""
+
+    head: nn.Module
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        feats = self.features(x)
+        image = self.head(feats)
+        return (image, feats) if return_features else image
+
+
+class GlobalGenerator(_FeatureGenerator):
     """pix2pixHD global generator ("G1").
 
     7x7 conv (``ngf``) -> ``n_downsampling`` stride-2 convs (channels double, capped at
@@ -182,15 +198,8 @@ class GlobalGenerator(nn.Module):
         check_divisible(x, 2**self.n_downsampling, type(self).__name__)
         return self.model(x)
 
-    def forward(
-        self, x: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        feats = self.features(x)
-        image = self.head(feats)
-        return (image, feats) if return_features else image
 
-
-class LocalEnhancer(nn.Module):
+class LocalEnhancer(_FeatureGenerator):
     """pix2pixHD local enhancer ("G2") around a global generator of width ``2 * ngf``.
 
     The global generator (without its output conv) runs on the input average-pooled by 2;
@@ -259,13 +268,6 @@ class LocalEnhancer(nn.Module):
         check_divisible(x, self.factor, type(self).__name__)
         coarse = self.global_model(self.downsample(x))
         return self.up(self.blocks(self.front(x) + coarse))
-
-    def forward(
-        self, x: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        feats = self.features(x)
-        image = self.head(feats)
-        return (image, feats) if return_features else image
 
 
 class NLayerDiscriminator(nn.Module):

@@ -23,7 +23,15 @@ from .evaluation import (
     split_segments,
     summary_metrics,
 )
-from .generation import Clip, GeneratedFramesContent, LazyFrames, model_summary, resolve_model
+from .generation import (
+    Clip,
+    GeneratedFramesContent,
+    LazyFrames,
+    model_summary,
+    resets_around_gaps,
+    resolve_model,
+    training_history,
+)
 from .html import HtmlReport
 from .plots import metrics_over_time, training_curves
 
@@ -31,6 +39,6 @@ __all__ = [
     "Clip", "DatasetReader", "EvaluationResult", "GeneratedFramesContent", "HtmlReport", "LazyFrames",
     "MetricModels", "PoseEstimator", "TransferInfo", "build_report", "comparison_table", "error_map",
     "evaluate_segments", "fit_height", "make_pose_estimator", "mean_frame", "metrics_over_time", "model_summary",
-    "reference_keypoints", "resolve_model", "sample_strips", "side_by_side", "split_segments", "summary_metrics",
-    "training_curves",
+    "reference_keypoints", "resets_around_gaps", "resolve_model", "sample_strips", "side_by_side", "split_segments", "summary_metrics",
+    "training_curves", "training_history",
 ]  # fmt: skip

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from v2v_pipeline.inference import FrameGenerator, load_model_file
 from v2v_pipeline.progress import progress
@@ -43,6 +44,32 @@ def resolve_model(spec: str, latest: Path | str | None) -> dict[str, Any]:
             )
         return load_model_file(latest)
     return load_model_file(spec)
+
+
+HISTORY_METRICS = ("G_total", "G_gan", "G_feat", "G_l1", "G_vgg", "G_flow", "G_warp", "D_loss", "val_ssim",
+                   "val_psnr", "val_ssim_person", "val_psnr_person", "val_warp_error")
+
+
+def training_history(model: dict[str, Any], spec: str) -> pd.DataFrame | None:
+    """The training curves of this model: the history stored in its file, else (files written before
+    histories were stored) the metrics of the MLflow run it came from; None when neither exists."""
+    rows = model.get("history")
+    if rows:
+        return pd.DataFrame(rows)
+    if not spec.startswith("runs:/"):
+        return None
+    import mlflow
+
+    run_id = spec[len("runs:/"):].strip("/").split("/")[0]
+    client = mlflow.MlflowClient()
+    series = {}
+    for key in HISTORY_METRICS:
+        points = client.get_metric_history(run_id, key)
+        if points:
+            series[key] = pd.Series({m.step: m.value for m in points}, dtype=np.float64)
+    if not series:
+        return None
+    return pd.DataFrame(series).rename_axis("step").reset_index()
 
 
 def model_summary(model: dict[str, Any], spec: str, path: Path | str | None = None) -> dict[str, Any]:
@@ -83,12 +110,23 @@ class Clip:
     keys: Sequence[str]  # archive member names (without the output/ prefix), one per frame
     labels: Sequence[np.ndarray]  # read lazily, in order
     face_boxes: np.ndarray | None = None  # (N, 4) x0, y0, x1, y1 in label pixels, NaN where no face
+    resets: np.ndarray | None = None  # (N,) bool: drop the temporal state before these frames
 
     def __post_init__(self) -> None:
         if len(self.keys) != len(self.labels):
             raise ValueError(f"clip has {len(self.keys)} keys but {len(self.labels)} labels")
-        if self.face_boxes is not None and len(self.face_boxes) != len(self.keys):
-            raise ValueError(f"clip has {len(self.keys)} frames but {len(self.face_boxes)} face boxes")
+        for name in ("face_boxes", "resets"):
+            value = getattr(self, name)
+            if value is not None and len(value) != len(self.keys):
+                raise ValueError(f"clip has {len(self.keys)} frames but {len(value)} {name}")
+
+
+def resets_around_gaps(found: np.ndarray) -> np.ndarray:
+    """Reset flags for a clip: every frame without a person, and the first frame after such a gap."""
+    found = np.asarray(found, bool)
+    after_gap = np.zeros_like(found)
+    after_gap[1:] = ~found[:-1]
+    return ~found | after_gap
 
 
 class GeneratedFramesContent:
@@ -110,7 +148,8 @@ class GeneratedFramesContent:
         """``(key, label, generated)`` for every frame of every clip, generated on the fly."""
         for clip in self.clips():
             labels = _Tee(clip.labels)
-            outputs = self.generator.generate_clip(labels, clip.face_boxes, batch_size=self.batch_size)
+            outputs = self.generator.generate_clip(labels, clip.face_boxes, batch_size=self.batch_size,
+                                                   resets=clip.resets)
             for key, out in zip(clip.keys, outputs, strict=True):
                 yield key, labels.pop(), out
 

@@ -48,14 +48,15 @@ def training_curves(history: pd.DataFrame | None) -> Figure:
     if history is None or history.empty or "step" not in history:
         fig = Figure(figsize=(9, 1.6))
         ax = fig.subplots()
-        ax.text(0.5, 0.5, "no training history (data/07_model_output/training_history.parquet)", ha="center",
+        ax.text(0.5, 0.5, "no training history stored with this model", ha="center",
                 va="center", fontsize=10, color="0.4")
         ax.set_axis_off()
         return fig
     numeric = [c for c in history.columns if c != "step" and pd.api.types.is_numeric_dtype(history[c])]
     losses = [c for c in numeric if "loss" in c.lower() or c.startswith(("G_", "D_", "g_", "d_"))]
     val = [c for c in numeric if c not in losses and ("val" in c.lower() or c.startswith("eval"))]
-    groups = [("losses", losses), ("validation", val)]
+    psnr = [c for c in val if "psnr" in c.lower()]  # dB: its own axis, or the 0..1 SSIM curves look flat
+    groups = [("losses", losses), ("validation", [c for c in val if c not in psnr]), ("validation (dB)", psnr)]
     groups = [(t, cols) for t, cols in groups if cols]
     if not groups:
         groups = [("logged values", numeric[:8])]

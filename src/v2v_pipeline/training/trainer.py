@@ -594,6 +594,7 @@ class Trainer:
             "step": self.step,
             "dataset_sha256": self.dataset_sha256,
             "train_params": to_dict(self.p),
+            "history": [dict(row) for row in self.history],  # losses and validation per logged step (report)
         }
 
     def validation_frames(self) -> np.ndarray:

@@ -283,6 +283,16 @@ def fit_transform(src_size: tuple[int, int], size: tuple[int, int], mode: str = 
     return nw / iw, nh / ih, float(x0), float(y0)
 
 
+def content_box(src_size: tuple[int, int], size: tuple[int, int], mode: str = "pad") -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)``: where the source picture lies in a frame made by :func:`fit_to_size`
+    (the whole frame for ``crop`` and ``stretch``; without the borders for ``pad``)."""
+    w, h = size
+    if mode != "pad" or tuple(src_size) == (w, h):
+        return 0, 0, w, h
+    _, nw, nh, x0, y0 = _fit_geometry(*src_size, w, h, mode)
+    return max(0, x0), max(0, y0), min(w, x0 + nw), min(h, y0 + nh)
+
+
 class VideoWriter:
     """Write a playable H.264 (yuv420p) ``.mp4`` atomically with PyAV.
 

@@ -36,6 +36,7 @@ from v2v_pipeline.report import (
     split_segments,
     summary_metrics,
     training_curves,
+    training_history,
 )
 from v2v_pipeline.schema import FACE_BOX
 from v2v_pipeline.storage import Archive
@@ -80,6 +81,9 @@ def generate_evaluation_frames(params: dict[str, Any], trained_model_ref: ModelR
               "eval.model_step": info["step"], "eval.split": p.split,
               **({"eval.model_run_id": p.model[len("runs:/"):].strip("/")} if p.model.startswith("runs:/") else {})})
     meta = {"model": info, "split": p.split, "segments": [[int(s[0]), len(s)] for s in segments]}
+    history = training_history(model, p.model)
+    if history is not None:  # for the report's training curves: this model's, not the newest training run's
+        meta["training_history"] = {c: [_float(v) for v in history[c]] for c in history.columns}
     return GeneratedFramesContent(generator, clips, batch_size=p.batch_size, meta=meta, metric_prefix="eval/generation",
                                   total=n)
 
@@ -207,14 +211,14 @@ def render_evaluation_video(evaluation_frames: Archive, dataset_archive: Archive
 
 
 def build_evaluation_report(params: dict[str, Any], per_frame: pd.DataFrame, summary: dict, evaluation_frames: Archive,
-                            dataset_archive: Archive, evaluation_video: Path, training_history: Path | None,
+                            dataset_archive: Archive, evaluation_video: Path,
                             transfer_frames: Path | None, transfer_video: Path | None,
                             transfer_side_by_side: Path | None) -> tuple[HtmlReport, Figure, Figure]:
     """The HTML report (with the newest transfer videos when they exist) and its two figures."""
     p = parse(EvaluateParams, params, "evaluate")
     meta = evaluation_frames.read("meta")
     reader = DatasetReader(dataset_archive, tuple(meta["model"]["size"]))
-    history = pd.read_parquet(training_history) if training_history is not None else None
+    history = pd.DataFrame(meta["training_history"]) if meta.get("training_history") else None
     transfer = None
     if transfer_video is not None or transfer_side_by_side is not None:
         tmeta = Archive(transfer_frames).read("meta") if transfer_frames is not None else {}

@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             # *_ref inputs are optional: the newest file's path, or None when that pipeline has not run
             node(build_evaluation_report,
                  ["params:evaluate", "evaluation_per_frame", "evaluation_summary", "evaluation_frames",
-                  "dataset_archive", "evaluation_video", "training_history_ref", "transfer_frames_ref",
+                  "dataset_archive", "evaluation_video", "transfer_frames_ref",
                   "transfer_video_ref", "transfer_side_by_side_ref"],
                  ["evaluation_report", "evaluation_metrics_plot", "training_curves_plot"],
                  name="build_evaluation_report"),

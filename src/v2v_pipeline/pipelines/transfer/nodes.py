@@ -19,7 +19,15 @@ from v2v_pipeline.config import parse
 from v2v_pipeline.datasets import ModelRef
 from v2v_pipeline.inference import FrameGenerator
 from v2v_pipeline.params import IngestParams, TransferParams
-from v2v_pipeline.report import Clip, GeneratedFramesContent, LazyFrames, model_summary, resolve_model, side_by_side
+from v2v_pipeline.report import (
+    Clip,
+    GeneratedFramesContent,
+    LazyFrames,
+    model_summary,
+    resets_around_gaps,
+    resolve_model,
+    side_by_side,
+)
 from v2v_pipeline.schema import FACE_BOX
 from v2v_pipeline.storage import Archive, frame_key
 from v2v_pipeline.tracking import set_tags
@@ -65,13 +73,18 @@ def _video_clip(p: TransferParams, frame_index: pd.DataFrame, maps: Archive, lab
     keys = keys[: p.max_frames]
     frames = [int(k.rsplit("/", 1)[1]) for k in keys]
     boxes = None
+    table = label_frames[label_frames.video.astype(str) == name].set_index("frame").reindex(frames)
     if generator.face_generator is not None and p.faces:
-        table = label_frames[label_frames.video.astype(str) == name].set_index("frame")
-        boxes = table.reindex(frames)[FACE_BOX].to_numpy(np.float64) if set(FACE_BOX) <= set(table.columns) else None
+        boxes = table[FACE_BOX].to_numpy(np.float64) if set(FACE_BOX) <= set(table.columns) else None
         if boxes is None:
             log.warning("transfer: normalized_label_frames has no face boxes; the face GAN is not used")
+    found = table["found"].fillna(False).to_numpy(bool) if "found" in table.columns else np.ones(len(frames), bool)
+    if not found.all():
+        log.warning("transfer: %d of %d frames of %s have no person (their labels are empty); the model's temporal "
+                    "state restarts around them", int((~found).sum()), len(found), name)
     fps = float(rows.fps.iloc[0])
-    clip = Clip([f"{i:06d}" for i in range(len(keys))], LazyFrames(maps.read, keys), boxes)
+    clip = Clip([f"{i:06d}" for i in range(len(keys))], LazyFrames(maps.read, keys), boxes,
+                resets_around_gaps(found))
     return clip, {"kind": "video", "name": name, "fps": fps, "frames": frames}
 
 
