@@ -25,6 +25,10 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/kedro run
+	@echo ""
+	@echo "output video:  $$(ls -t data/07_model_output/transfer.mp4/*/transfer.mp4 | head -1)"
+	@echo "side by side:  $$(ls -t data/08_reporting/transfer_side_by_side.mp4/*/*.mp4 | head -1)"
+	@echo "report:        data/08_reporting/report.html    runs: make mlflow-ui"
 
 test: install
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
