@@ -1,7 +1,7 @@
 """Train several recipes for the same wall-clock budget on the same data, evaluate each on the
 held-out test split, and print them side by side (all runs land in one MLflow experiment).
 
-    .venv/bin/python benchmarks/compare_recipes.py --env edn_subject4 --minutes 15
+    .venv/bin/python benchmarks/compare_recipes.py --env subject4 --minutes 15
     .venv/bin/python benchmarks/compare_recipes.py --recipes default pix2pixhd_faithful --minutes 2
 
 Run `kedro run --env=<env> --pipelines=data` first. Each recipe is a `kedro run
@@ -79,7 +79,7 @@ def run_recipe(name: str, env: str, minutes: float, extra: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--env", default="edn_subject4")
+    ap.add_argument("--env", default="subject4")
     ap.add_argument("--minutes", type=float, default=15.0, help="training budget per recipe (wall clock)")
     ap.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")

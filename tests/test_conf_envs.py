@@ -21,4 +21,4 @@ def test_environment_parameters_are_valid(env):
 
 
 def test_shipped_environments():
-    assert {"edn_subject4", "gpu_full"} <= set(ENVS)
+    assert {"subject4", "gpu_full"} <= set(ENVS)
