@@ -10,7 +10,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export PYTHONUNBUFFERED := 1
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast run viz mlflow-ui bench lint lock clean clean-data
+.PHONY: install demo test test-fast run viz mlflow-ui bench lock clean clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }

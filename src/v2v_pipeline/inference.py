@@ -38,16 +38,21 @@ class ModelFileError(RuntimeError):
     """A model file is missing, corrupt, or not a v2v_pipeline generator."""
 
 
+def mlflow_run_id(spec: str) -> str | None:
+    """The run id of a ``runs:/<run_id>[/...]`` model spec; None for anything else."""
+    return spec[len("runs:/"):].strip("/").split("/")[0] if spec.startswith("runs:/") else None
+
+
 def load_model_file(source: str | Path | dict) -> dict[str, Any]:
     """A model dict from a dict, a ``.pt`` path, or ``runs:/<run_id>`` (downloaded from MLflow)."""
     if isinstance(source, dict):
         model = source
     else:
         source = str(source)
-        if source.startswith("runs:/"):
+        run_id = mlflow_run_id(source)
+        if run_id is not None:
             import mlflow
 
-            run_id = source[len("runs:/"):].strip("/").split("/")[0]
             try:
                 local = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model/generator.pt")
             except Exception as e:  # noqa: BLE001

@@ -39,6 +39,6 @@ __all__ = [
     "Clip", "DatasetReader", "EvaluationResult", "GeneratedFramesContent", "HtmlReport", "LazyFrames",
     "MetricModels", "PoseEstimator", "TransferInfo", "build_report", "comparison_table", "error_map",
     "evaluate_segments", "fit_height", "make_pose_estimator", "mean_frame", "metrics_over_time", "model_summary",
-    "reference_keypoints", "resets_around_gaps", "resolve_model", "sample_strips", "side_by_side", "split_segments", "summary_metrics",
-    "training_curves", "training_history",
+    "reference_keypoints", "resets_around_gaps", "resolve_model", "sample_strips", "side_by_side",
+    "split_segments", "summary_metrics", "training_curves", "training_history",
 ]  # fmt: skip

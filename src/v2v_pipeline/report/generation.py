@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from v2v_pipeline.inference import FrameGenerator, load_model_file
+from v2v_pipeline.inference import FrameGenerator, load_model_file, mlflow_run_id
 from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import ArchiveWriter
 from v2v_pipeline.tracking import log_metrics
@@ -56,11 +56,11 @@ def training_history(model: dict[str, Any], spec: str) -> pd.DataFrame | None:
     rows = model.get("history")
     if rows:
         return pd.DataFrame(rows)
-    if not spec.startswith("runs:/"):
+    run_id = mlflow_run_id(spec)
+    if run_id is None:
         return None
     import mlflow
 
-    run_id = spec[len("runs:/"):].strip("/").split("/")[0]
     client = mlflow.MlflowClient()
     series = {}
     for key in HISTORY_METRICS:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from v2v_pipeline.config import parse
 from v2v_pipeline.datasets import ModelRef
-from v2v_pipeline.inference import FrameGenerator, pick_device
+from v2v_pipeline.inference import FrameGenerator, mlflow_run_id, pick_device
 from v2v_pipeline.params import EvaluateParams
 from v2v_pipeline.report import (
     Clip,
@@ -79,7 +79,7 @@ def generate_evaluation_frames(params: dict[str, Any], trained_model_ref: ModelR
              p.split, len(segments))
     set_tags({"eval.model": info["path"] or p.model, "eval.model_family": info["family"],
               "eval.model_step": info["step"], "eval.split": p.split,
-              **({"eval.model_run_id": p.model[len("runs:/"):].strip("/")} if p.model.startswith("runs:/") else {})})
+              **({"eval.model_run_id": mlflow_run_id(p.model)} if mlflow_run_id(p.model) else {})})
     meta = {"model": info, "split": p.split, "segments": [[int(s[0]), len(s)] for s in segments]}
     history = training_history(model, p.model)
     if history is not None:  # for the report's training curves: this model's, not the newest training run's
