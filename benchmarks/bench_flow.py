@@ -24,20 +24,15 @@ from torchvision.models.optical_flow import raft_large, raft_small
 from v2v_pipeline.flow import DISFlow, compute_flow_pairs
 from v2v_pipeline.flow.raft import RAFTFlow
 
-VIDEO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "edn_subject4" / "target_train.mp4"
+from _footage import subject4_frames  # noqa: E402 (benchmarks/ is on sys.path when run as a script)
+
 SIZE = (512, 256)
 
 
 def load_frames(count: int) -> tuple[list[np.ndarray], str]:
-    if VIDEO.is_file():
-        import av
-
-        frames = []
-        with av.open(str(VIDEO)) as container:
-            for frame in container.decode(video=0):
-                frames.append(cv2.resize(frame.to_ndarray(format="rgb24"), SIZE, interpolation=cv2.INTER_AREA))
-                if len(frames) == count:
-                    return frames, "EDN subject 4 (first frames)"
+    frames = subject4_frames(count, SIZE)
+    if frames is not None and len(frames) == count:
+        return frames, "EDN subject 4 (first frames)"
     rng = np.random.default_rng(0)
     base = cv2.GaussianBlur(rng.integers(0, 256, (SIZE[1], SIZE[0] + count * 3, 3), dtype=np.uint8), (0, 0), 2)
     return [np.ascontiguousarray(base[:, 3 * i : 3 * i + SIZE[0]]) for i in range(count)], "synthetic"

@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from v2v_pipeline.labels import render as R
 from v2v_pipeline.labels.mediapipe_backend import MediaPipeBackend
 
-VIDEO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "edn_subject4" / "target_train.mp4"
+from _footage import subject4_frames  # noqa: E402 (benchmarks/ is on sys.path when run as a script)
+
 
 
 def out(line: str) -> None:
@@ -26,15 +26,8 @@ def out(line: str) -> None:
 
 
 def load_frames(n: int, size: tuple[int, int]) -> tuple[list[np.ndarray], str]:
-    if VIDEO.exists():
-        import av
-
-        with av.open(str(VIDEO)) as container:
-            frames = []
-            for frame in container.decode(video=0):
-                frames.append(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]))
-                if len(frames) == n:
-                    break
+    frames = subject4_frames(n, size)
+    if frames is not None:
         return frames, f"edn_subject4 ({len(frames)} frames)"
     rng = np.random.default_rng(0)
     base = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -29,20 +27,14 @@ from v2v_pipeline.metrics import (
     warping_error,
 )
 
-VIDEO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "edn_subject4" / "target_train.mp4"
+from _footage import SUBJECT4, subject4_frames  # noqa: E402 (benchmarks/ is on sys.path when run as a script)
+
 
 
 def load_frames(n: int, size: tuple[int, int]) -> tuple[list[np.ndarray], str]:
-    if VIDEO.is_file():
-        import av
-
-        frames = []
-        with av.open(str(VIDEO)) as c:
-            for f in c.decode(video=0):
-                frames.append(cv2.resize(f.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA))
-                if len(frames) == n:
-                    break
-        return frames, f"{VIDEO.name} (first {n} frames)"
+    frames = subject4_frames(n, size)
+    if frames is not None:
+        return frames, f"{SUBJECT4.name} (first {n} frames)"
     rng = np.random.default_rng(0)
     return [rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8) for _ in range(n)], "synthetic noise"
 
