@@ -53,6 +53,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    if args.frames < 6:
+        ap.error("--frames must be at least 6 (tOF compares motion over interior frames)")
     torch.set_num_threads(args.threads)
     frames, src = load_frames(args.frames, tuple(args.size))
     a, b = frames[0], frames[1]
@@ -61,13 +63,14 @@ def main() -> None:
 
     timed("ssim (numpy/OpenCV, per frame)", lambda: ssim(a, b), 5)
     timed("psnr (per frame)", lambda: psnr(a, b), 5)
-    x, y = images_to_tensor(np.stack(frames[:8])), images_to_tensor(np.stack(frames[1:9]))
+    n = min(8, len(frames) - 1)  # pairs of consecutive frames in one batch
+    x, y = images_to_tensor(np.stack(frames[:n])), images_to_tensor(np.stack(frames[1 : n + 1]))
     with torch.no_grad():
-        timed("ssim_torch (batch of 8, float32)", lambda: ssim_torch(x, y), 3)
+        timed(f"ssim_torch (batch of {n}, float32)", lambda: ssim_torch(x, y), 3)
         lp = LPIPS("alex")
-        timed("LPIPS alex (batch of 8)", lambda: lp(x, y), 3)
+        timed(f"LPIPS alex (batch of {n})", lambda: lp(x, y), 3)
         inc = InceptionFeatureExtractor()
-        timed("Inception pool3 (batch of 8)", lambda: inc(x), 1)
+        timed(f"Inception pool3 (batch of {n})", lambda: inc(x), 1)
     flows = timed("Farneback flow (per pair)", lambda: farneback_flow(b, a), 3)
     print(f"  median |flow| between consecutive real frames: {np.median(np.linalg.norm(flows, axis=-1)):.2f} px")
     back = [farneback_flow(frames[i + 1], frames[i]) for i in range(len(frames) - 1)]
