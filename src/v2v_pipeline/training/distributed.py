@@ -69,31 +69,31 @@ def all_reduce_mean(values: dict[str, float], info: DistInfo) -> dict[str, float
     return dict(zip(keys, t.tolist()))
 
 
+def _reduce_scalar(value: float, info: DistInfo, op) -> float:
+    t = torch.tensor([float(value)], dtype=torch.float64, device=info.device)
+    dist.all_reduce(t, op=op)
+    return float(t.item())
+
+
 def all_ranks(flag: bool, info: DistInfo) -> bool:
     """True only if ``flag`` is true on every rank (e.g. 'this step is finite': all skip or none)."""
     if not info.enabled:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=info.device)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return bool(t.item() > 0)
+    return _reduce_scalar(1.0 if flag else 0.0, info, dist.ReduceOp.MIN) > 0
 
 
 def max_over_ranks(value: float, info: DistInfo) -> float:
     """The largest ``value`` over ranks (keeps wall-clock budgets and stage switches in lockstep)."""
     if not info.enabled:
         return value
-    t = torch.tensor([float(value)], dtype=torch.float64, device=info.device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return float(t.item())
+    return _reduce_scalar(value, info, dist.ReduceOp.MAX)
 
 
 def broadcast_flag(flag: bool, info: DistInfo) -> bool:
     """True on every rank if it is true on any (e.g. 'stop now')."""
     if not info.enabled:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=info.device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return _reduce_scalar(1.0 if flag else 0.0, info, dist.ReduceOp.MAX) > 0
 
 
 def barrier(info: DistInfo) -> None:
