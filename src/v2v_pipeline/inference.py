@@ -7,17 +7,17 @@ and the MLflow run's ``model/`` artifact)::
      "generator": state_dict, "face_generator": state_dict | None, "face_crop": int,
      "size": [width, height], "label_channels": int, "step": int, "dataset_sha256": str, ...}
 
-:class:`FrameGenerator` is the one place that knows how each model family runs at
-inference time: pix2pixHD frame by frame (batchable), EDN with its own previous output,
-vid2vid with the last ``n_frames_G`` labels and ``n_frames_G - 1`` outputs.
+:class:`FrameGenerator` runs each family with its recipe's step (``training/recipes``), the
+same step training uses: pix2pixHD frame by frame (batchable), EDN with its own previous
+output, vid2vid with the last ``n_frames_G`` labels and ``n_frames_G - 1`` outputs, and the
+EDN face GAN on the same crops as in training. Device and precision come from
+:mod:`v2v_pipeline.runtime` (``pick_device`` and friends are re-exported here).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from v2v_pipeline.models.edn import crop_boxes, paste_boxes, square_boxes
 from v2v_pipeline.models.factory import build_models
-from v2v_pipeline.models.vid2vid import stack_history
+from v2v_pipeline.runtime import autocast_for, choose_precision, pick_device, resolve_precision
+from v2v_pipeline.training.recipes import FAMILIES
+from v2v_pipeline.training.recipes.face import refine_faces
+
+__all__ = ["FORMAT", "FrameGenerator", "ModelFileError", "autocast_for", "load_model_file", "mlflow_run_id",
+           "pick_device", "resolve_precision", "to_tensor", "to_uint8"]
 
 log = logging.getLogger(__name__)
 
@@ -72,33 +76,6 @@ def load_model_file(source: str | Path | dict) -> dict[str, Any]:
     return model
 
 
-def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` (CUDA when available), ``cuda`` (an error naming the fix when there is none) or ``cpu``."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{device}' was asked for but no CUDA GPU is visible; set the device to auto or cpu")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def resolve_precision(device: torch.device, precision: str) -> str:
-    """``auto`` -> bf16 on the CPU and on GPUs with bf16, fp16 on older GPUs; fp16 needs a GPU."""
-    if precision == "auto":
-        return "bf16" if device.type == "cpu" or torch.cuda.is_bf16_supported() else "fp16"
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError("precision fp16 needs a CUDA GPU (on the CPU use bf16 or fp32)")
-    return precision
-
-
-def autocast_for(device: torch.device, precision: str):
-    """Autocast context for ``precision`` in {auto, fp32, bf16, fp16} (see :func:`resolve_precision`)."""
-    precision = resolve_precision(device, precision)
-    if precision == "fp32":
-        return nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
-
-
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 ``(N, H, W, C)`` or ``(H, W, C)`` -> float ``(N, C, H, W)`` in [-1, 1]."""
     if images.ndim == 3:
@@ -118,9 +95,10 @@ class FrameGenerator:
         self.model_file = model
         self.config = model["model_config"]
         self.family = self.config["model"]
+        self.recipe = FAMILIES[self.family]
         self.size = tuple(model["size"])  # (width, height)
         self.device = pick_device(device)
-        self.precision = precision
+        self.precision, self.precision_reason = choose_precision(self.device, precision)
         nets = build_models(self.config)
         self.generator = nets.generator
         self.generator.load_state_dict(model["generator"])
@@ -135,14 +113,11 @@ class FrameGenerator:
 
     @property
     def batchable(self) -> bool:
-        return self.family == "pix2pixhd"
+        return self.recipe.Recipe.batchable
 
     def reset(self) -> None:
-        self._prev: torch.Tensor | None = None
-        self._prev_label: torch.Tensor | None = None
-        n = self.config.get("n_frames_G", 3)
-        self._labels: deque[torch.Tensor] = deque(maxlen=n)
-        self._outputs: deque[torch.Tensor] = deque(maxlen=max(n - 1, 1))
+        """Drop the temporal state (previous outputs and labels)."""
+        self._state = self.recipe.new_state(self.config)
 
     def _prepare(self, labels: np.ndarray) -> torch.Tensor:
         channels = labels.shape[-1] if labels.ndim >= 3 else 1
@@ -167,42 +142,15 @@ class FrameGenerator:
         if x.shape[0] > 1 and not self.batchable:
             raise ValueError(f"{self.family} generates frame by frame (it needs its previous output); pass one label")
         with autocast_for(self.device, self.precision):
-            if self.family == "pix2pixhd":
-                out = self.generator(x)
-            elif self.family == "edn":
-                out = self.generator(x, self._prev, self._prev_label)
-                self._prev, self._prev_label = out.float(), x
-            else:
-                out = self._vid2vid_step(x)
+            out, self._state = self.recipe.generate(self.generator, x, self._state)
             out = out.float()
             if self.face_generator is not None and face_boxes is not None:
-                out = self._refine_faces(x, out, face_boxes, labels.shape[-3:-1])
+                boxes = np.asarray(face_boxes, np.float64).reshape(-1, 4)
+                (w, h), label_hw = self.size, labels.shape[-3:-1]
+                boxes = boxes * np.array([w / label_hw[1], h / label_hw[0]] * 2)
+                side = int(self.model_file.get("face_side") or self.face_crop)  # the crop size used in training
+                out = refine_faces(self.face_generator, x, out, boxes, side, self.face_crop)
         return to_uint8(out)
-
-    def _vid2vid_step(self, x: torch.Tensor) -> torch.Tensor:
-        self._labels.append(x)
-        n = self._labels.maxlen
-        out = self.generator(stack_history(list(self._labels), n), stack_history(list(self._outputs), n - 1)).image
-        self._outputs.append(out.float())
-        return out
-
-    def _refine_faces(self, x: torch.Tensor, out: torch.Tensor, boxes: np.ndarray, label_hw) -> torch.Tensor:
-        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-        w, h = self.size
-        scale = np.array([w / label_hw[1], h / label_hw[0]] * 2)
-        keep = np.flatnonzero(np.isfinite(boxes).all(axis=1))
-        if len(keep) == 0:
-            return out
-        b = boxes[keep] * scale
-        centers = torch.tensor((b[:, :2] + b[:, 2:]) / 2)
-        side = min(int(self.model_file.get("face_side") or self.face_crop), h, w)  # the crop size used in training
-        sq = square_boxes(centers, side, h, w)
-        face_label = crop_boxes(x[keep], sq, self.face_crop)
-        face = crop_boxes(out[keep], sq, self.face_crop)
-        refined = self.face_generator(face_label, face).float().clamp(-1, 1)
-        out = out.clone()
-        out[keep] = paste_boxes(out[keep], refined, sq)
-        return out
 
     def generate_clip(self, labels: Iterable[np.ndarray], face_boxes: Iterable | None = None,
                       batch_size: int = 8, resets: Iterable[bool] | None = None) -> Iterator[np.ndarray]:

@@ -272,10 +272,10 @@ class TrainParams:
     coarse_to_fine: CoarseToFine = field(default_factory=CoarseToFine)
     face: FaceStage = field(default_factory=FaceStage)
     device: Literal["auto", "cuda", "cpu"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast (fp16 + scaler on old GPUs)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 where native, else fp32 / fp16 (v2v_pipeline.runtime)
     channels_last: bool = False
     compile: bool = False  # torch.compile the generator's training step
-    threads: int | None = None  # torch CPU threads; null = torch's default
+    threads: int | None = None  # torch CPU threads; null = one per CPU of the affinity mask (v2v_pipeline.runtime)
     preload_max_gb: float = 4.0  # decode the dataset into memory when it fits; else read it from disk
     num_workers: int = 4  # DataLoader workers when reading from disk
     seed: int = 0
@@ -290,20 +290,27 @@ class TrainParams:
     cold_start_every: int = 4  # vid2vid: every N-th step starts without real history, as inference does (0 = never)
     registered_model_name: str | None = "v2v_generator"  # MLflow model registry name; null = do not register
 
+    def network_config(self, label_ch: int = 3):
+        """The typed network config (``models.factory``), resolved once; unknown keys raise naming them."""
+        from v2v_pipeline.models.factory import network_config
+
+        return network_config({"model": self.model, **self.network, "label_ch": label_ch})
+
     def validate(self) -> None:
+        net = self.network_config()  # raises with the bad key's name
         if self.sequence_length < 1 or self.batch_size < 1 or self.max_steps < 1:
             raise ValueError("sequence_length, batch_size and max_steps must be >= 1")
         if self.model == "edn" and self.sequence_length < 2:
             raise ValueError("model edn trains on pairs: sequence_length must be >= 2")
-        if self.model == "vid2vid" and self.sequence_length < self.network.get("n_frames_G", 3) + 1:
+        if self.model == "vid2vid" and self.sequence_length < net.n_frames_G + 1:
             raise ValueError("model vid2vid needs sequence_length >= network.n_frames_G + 1 (history + generated)")
         if not 0 < self.scale <= 1:
             raise ValueError("scale must be in (0, 1]")
         if not 0 <= self.ema_decay < 1:
             raise ValueError("ema_decay must be in [0, 1)")
-        if self.coarse_to_fine.enabled and not self.network.get("local_enhancer"):
+        if self.coarse_to_fine.enabled and not getattr(net, "local_enhancer", False):
             raise ValueError("coarse_to_fine.enabled needs network.local_enhancer: true")
-        if self.face.enabled and not (self.model == "edn" and self.network.get("face_gan")):
+        if self.face.enabled and not getattr(net, "face_gan", False):
             raise ValueError("face.enabled needs model: edn and network.face_gan: true")
         used = (self.coarse_to_fine.global_fraction + self.coarse_to_fine.fix_global_fraction
                 if self.coarse_to_fine.enabled else 0.0) + (self.face.fraction if self.face.enabled else 0.0)
@@ -320,9 +327,8 @@ class TrainParams:
             raise ValueError("val_frames must be >= 2 (validation generates a clip)")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("max_minutes must be positive or null")
-        from v2v_pipeline.models.factory import resolve_config
-
-        resolve_config({"model": self.model, **self.network})  # raises with the bad key's name
+        if self.threads is not None and self.threads < 1:
+            raise ValueError("threads must be >= 1 or null (null = one per CPU this process may use)")
 
 
 SCHEMAS: dict[str, type] = {"ingest": IngestParams, "label": LabelParams, "flow": FlowParams, "normalize": NormalizeParams, "dataset": DatasetParams, "train": TrainParams}
@@ -380,6 +386,7 @@ class TransferParams:
     batch_size: int = 8  # pix2pixHD frames per forward pass (EDN / vid2vid generate frame by frame)
     device: Literal["auto", "cuda", "cpu"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    threads: int | None = None  # torch CPU threads; null = one per CPU of the affinity mask
     faces: bool = True  # refine faces with the model's face GAN when it has one (needs face boxes)
     panel_height: int | None = None  # height of each side-by-side panel; null = the model's frame height
 
@@ -389,6 +396,8 @@ class TransferParams:
             raise ValueError("batch_size and max_frames must be >= 1")
         if self.panel_height is not None and self.panel_height < 16:
             raise ValueError("panel_height must be >= 16 or null")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError("threads must be >= 1 or null")
 
 
 @dataclass
@@ -422,6 +431,7 @@ class EvaluateParams:
     batch_size: int = 8
     device: Literal["auto", "cuda", "cpu"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    threads: int | None = None  # torch CPU threads; null = one per CPU of the affinity mask
     faces: bool = True
     lpips: LpipsParams = field(default_factory=LpipsParams)
     fid: FidParams = field(default_factory=FidParams)

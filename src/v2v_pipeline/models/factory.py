@@ -27,8 +27,8 @@ Discriminator inputs: pix2pixHD and vid2vid ``concat(label, image)``; EDN
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -40,33 +40,95 @@ from v2v_pipeline.models.networks import NORMS, UPSAMPLINGS, GlobalGenerator, Lo
 from v2v_pipeline.models.vid2vid import SequentialGenerator, TemporalDiscriminator
 
 MODELS: tuple[str, ...] = ("pix2pixhd", "edn", "vid2vid")
-_COMMON: dict[str, Any] = {
-    "label_ch": 3, "out_ch": 3, "ngf": 64, "n_downsampling": 4, "n_blocks": 9, "norm": "instance",
-    "upsampling": "transpose", "max_channels": 1024, "ndf": 64, "n_layers_D": 3, "num_D": 2, "norm_D": None,
-}  # fmt: skip
-# background: composite over a static background plate with a predicted mask (models/background.py);
-# background_width/height are the training resolution (set by the trainer)
-_LOCAL: dict[str, Any] = {
-    "local_enhancer": False, "n_blocks_local": 3, "background": False, "background_width": 0,
-    "background_height": 0,
-}  # fmt: skip
-_EXTRA: dict[str, dict[str, Any]] = {
-    "pix2pixhd": _LOCAL,
-    "edn": {
-        **_LOCAL, "use_prev_label": False, "face_gan": False, "face_ngf": 64, "face_n_downsampling": 3,
-        "face_n_blocks": 5, "face_ndf": 64, "face_n_layers_D": 3, "face_norm_D": "batch",
-    },
-    "vid2vid": {
-        "n_downsampling": 3, "n_frames_G": 3, "flow_scale": 20.0, "n_frames_D": 3, "n_scales_temporal": 2,
-        "num_D_temporal": None, "background": False,  # accepted so that configs can switch it off explicitly
-    },
-}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CommonConfig:
+    """Sizes every family has (see the module docstring)."""
+
+    label_ch: int = 3
+    out_ch: int = 3
+    ngf: int = 64
+    n_downsampling: int = 4
+    n_blocks: int = 9
+    norm: str = "instance"
+    upsampling: str = "transpose"
+    max_channels: int = 1024
+    ndf: int = 64
+    n_layers_D: int = 3
+    num_D: int = 2
+    norm_D: str | None = None  # null = norm
+
+    model: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict stored in model files and checkpoints (``model`` first)."""
+        return {"model": self.model, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+    @property
+    def size_factor(self) -> int:
+        """Training width and height must be multiples of this."""
+        return 2 ** (self.n_downsampling + (1 if getattr(self, "local_enhancer", False) else 0))
+
+    def with_training_size(self, width: int, height: int) -> CommonConfig:
+        """The config with the background plate's size set (a no-op without a background)."""
+        if not getattr(self, "background", False):
+            return self
+        return replace(self, background_width=width, background_height=height)
+
+
+@dataclass(frozen=True)
+class Pix2PixHDConfig(CommonConfig):
+    local_enhancer: bool = False
+    n_blocks_local: int = 3
+    # composite over a static background plate with a predicted mask (models/background.py);
+    # background_width/height are the training resolution (set by the trainer)
+    background: bool = False
+    background_width: int = 0
+    background_height: int = 0
+
+    model: ClassVar[str] = "pix2pixhd"
+
+
+@dataclass(frozen=True)
+class EDNConfig(Pix2PixHDConfig):
+    use_prev_label: bool = False
+    face_gan: bool = False
+    face_ngf: int = 64
+    face_n_downsampling: int = 3
+    face_n_blocks: int = 5
+    face_ndf: int = 64
+    face_n_layers_D: int = 3
+    face_norm_D: str = "batch"
+
+    model: ClassVar[str] = "edn"
+
+
+@dataclass(frozen=True)
+class Vid2VidConfig(CommonConfig):
+    n_downsampling: int = 3
+    n_frames_G: int = 3
+    flow_scale: float = 20.0
+    n_frames_D: int = 3
+    n_scales_temporal: int = 2
+    num_D_temporal: int | None = None  # null = num_D
+    background: bool = False  # accepted so that configs can switch it off explicitly
+
+    model: ClassVar[str] = "vid2vid"
+
+
+NetworkConfig = Pix2PixHDConfig | EDNConfig | Vid2VidConfig
+CONFIGS: dict[str, type[CommonConfig]] = {"pix2pixhd": Pix2PixHDConfig, "edn": EDNConfig, "vid2vid": Vid2VidConfig}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "norm": NORMS, "norm_D": NORMS, "face_norm_D": NORMS, "upsampling": UPSAMPLINGS,
 }  # fmt: skip
 _NULLABLE_INT = {"num_D_temporal"}
 _MAY_BE_ZERO = {"n_downsampling", "n_blocks", "n_blocks_local", "face_n_downsampling", "face_n_blocks",
                 "background_width", "background_height"}
+
+
+def _defaults(model: str) -> dict[str, Any]:
+    return {f.name: f.default for f in fields(CONFIGS[model])}
 
 
 @dataclass
@@ -86,20 +148,22 @@ class Models:
         return {n: m for n in names if (m := getattr(self, n)) is not None}
 
 
-def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``config`` and fill in the defaults of its model family."""
+def network_config(config: Mapping[str, Any] | CommonConfig) -> NetworkConfig:
+    """The typed config of ``config['model']``: validated, defaults filled in, resolved once."""
+    if isinstance(config, CommonConfig):
+        return config  # type: ignore[return-value]
     model = config.get("model")
     if model not in MODELS:
         raise ValueError(f"models config: 'model' must be one of {MODELS}, got {model!r}")
-    defaults = {**_COMMON, **_EXTRA[model]}
+    defaults = _defaults(model)
     unknown = sorted(set(config) - set(defaults) - {"model"})
     if unknown:
-        others = [m for m in MODELS if m != model and set(unknown) <= set(_EXTRA[m])]
+        others = [m for m in MODELS if m != model and set(unknown) <= set(_defaults(m))]
         hint = f" (only used by model {' / '.join(others)})" if others else ""
         raise ValueError(
             f"models config: unknown key(s) {unknown} for model {model!r}{hint}; allowed keys: {sorted(defaults)}"
         )
-    resolved = {"model": model, **defaults, **config}
+    resolved = {**defaults, **{k: v for k, v in config.items() if k != "model"}}
     for key, default in defaults.items():
         value = resolved[key]
         if key in _CHOICES:
@@ -130,10 +194,15 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
                          "composition); set network.background: false")
     if resolved.get("background") and resolved.get("local_enhancer"):
         raise ValueError("models config: background and local_enhancer cannot be combined")
-    return resolved
+    return CONFIGS[model](**resolved)  # type: ignore[return-value]
 
 
-def build_models(config: Mapping[str, Any]) -> Models:
+def resolve_config(config: Mapping[str, Any] | CommonConfig) -> dict[str, Any]:
+    """Validate ``config`` and fill in the defaults of its model family, as a plain dict."""
+    return network_config(config).to_dict()
+
+
+def build_models(config: Mapping[str, Any] | CommonConfig) -> Models:
     """Instantiate the generator and discriminator(s) of ``config['model']``."""
     c = resolve_config(config)
     label_ch, out_ch = c["label_ch"], c["out_ch"]

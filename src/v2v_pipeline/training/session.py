@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from v2v_pipeline import runtime
 from v2v_pipeline.config import to_dict
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.storage import Archive, sha256_file
@@ -57,7 +58,12 @@ def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, seq
     need = sum(frame_bytes(archive, n) for n in numbers.values())
     in_memory = need <= p.preload_max_gb * 1e9
     log.info("dataset: %.2f GB decoded; %s", need / 1e9, "loading it into memory" if in_memory else
-             f"reading frames from the archive with {p.num_workers} workers (over train.preload_max_gb)")
+             "reading frames from the archive (over train.preload_max_gb)")
+    threads, workers = runtime.split_cpus(p.threads, p.num_workers, need_workers=not in_memory)
+    runtime.set_threads(threads)
+    runtime.seed_everything(p.seed + info.rank)
+    log.info("%d torch thread(s) of %d CPU(s) this process may use%s", threads, runtime.available_cpus(),
+             f", {workers} data worker(s)" if not in_memory else "")
     splits = {split: load_frames(archive, frames, n, desc=f"load {split}", in_memory=in_memory) if len(n) else None
               for split, n in numbers.items()}
     if splits["train"] is None:

@@ -1,0 +1,188 @@
+"""Device, precision, autocast and threads: the one place that decides them.
+
+Training, transfer, evaluation and the benchmarks all call :func:`resolve` (or the small
+helpers below) so that every entry point makes the same choice on the same machine.
+
+``precision: auto`` picks bf16 autocast only where the hardware does bf16 natively:
+
+- CPU: torch's own ISA query (``torch.cpu._is_avx512_bf16_supported`` / AMX) when this torch
+  has it, else the ``avx512_bf16`` / ``amx_bf16`` flags of ``/proc/cpuinfo``. Without them
+  bf16 is emulated and slower than fp32 (issue 12: 2.4x fewer steps on a 2-core Xeon), so
+  ``auto`` is fp32 there.
+- CUDA: compute capability 8.0 or newer (Ampere); older GPUs get fp16 with a grad scaler.
+
+The choice and its reason are logged and returned (:class:`Runtime`), so the trainer records
+them in MLflow (``runtime/precision``, ``runtime/precision_reason``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a model runs: device, resolved precision (fp32 | bf16 | fp16), why, and CPU threads."""
+
+    device: torch.device
+    precision: str
+    reason: str
+    threads: int
+
+    def autocast(self):
+        return autocast_for(self.device, self.precision)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """A grad scaler that is active only for fp16 (bf16 and fp32 need none)."""
+        return torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
+
+    def mlflow_params(self, prefix: str = "runtime") -> dict[str, str]:
+        return {f"{prefix}/device": str(self.device), f"{prefix}/precision": self.precision,
+                f"{prefix}/precision_reason": self.reason, f"{prefix}/threads": str(self.threads)}
+
+
+# ----------------------------------------------------------------------------- device
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` (CUDA when available), ``cuda[:i]`` (an error naming the fix when there is none) or ``cpu``."""
+    device = str(device)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{device}' was asked for but no CUDA GPU is visible; set the device to auto or cpu")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+# ----------------------------------------------------------------------------- precision
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
+    """The ISA flags of the first CPU in ``cpuinfo`` (empty where the file does not exist, e.g. macOS)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> tuple[bool, str]:
+    """Whether this CPU computes bf16 natively, and how that was found out."""
+    query = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if all(callable(q) for q in query):
+        found = [name for name, q in zip(("avx512_bf16", "amx"), query) if q()]
+        return bool(found), f"torch.cpu reports {' and '.join(found) if found else 'neither avx512_bf16 nor amx'}"
+    flags = cpu_flags(cpuinfo) & set(CPU_BF16_FLAGS)
+    return bool(flags), f"{cpuinfo} flags: {' '.join(sorted(flags)) if flags else 'no avx512_bf16 / amx_bf16'}"
+
+
+def cuda_capability(device: torch.device) -> tuple[int, int]:
+    return tuple(torch.cuda.get_device_capability(device))  # type: ignore[return-value]
+
+
+def choose_precision(device: torch.device, precision: str = "auto") -> tuple[str, str]:
+    """The precision to run in (fp32 | bf16 | fp16) and the reason, for ``precision`` in :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("precision fp16 needs a CUDA GPU (on the CPU use bf16 or fp32)")
+    if precision != "auto":
+        return precision, "set explicitly"
+    if device.type == "cuda":
+        major, minor = cuda_capability(device)
+        if major >= 8:
+            return "bf16", f"auto: CUDA compute capability {major}.{minor} >= 8.0 has native bf16"
+        return "fp16", f"auto: CUDA compute capability {major}.{minor} < 8.0 (no native bf16): fp16 + grad scaler"
+    if device.type == "cpu":
+        native, how = cpu_native_bf16()
+        if native:
+            return "bf16", f"auto: the CPU has native bf16 ({how})"
+        return "fp32", f"auto: the CPU has no native bf16 ({how}); emulated bf16 is slower than fp32"
+    return "fp32", f"auto: fp32 on {device.type}"
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """The precision only (see :func:`choose_precision`)."""
+    return choose_precision(device, precision)[0]
+
+
+def autocast_for(device: torch.device, precision: str):
+    """Autocast context for ``precision`` in {auto, fp32, bf16, fp16}; ``nullcontext`` for fp32."""
+    precision = resolve_precision(device, precision)
+    if precision == "fp32":
+        return nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- threads and seeds
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask), not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def compute_threads(threads: int | None = None) -> int:
+    """torch threads: ``threads`` when set, else one per CPU of the affinity mask (never more: busy-waiting
+    threads on an oversubscribed machine run slower than fewer threads)."""
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1 or null, got {threads}")
+        return threads
+    return available_cpus()
+
+
+def data_workers(requested: int, threads: int) -> int:
+    """DataLoader workers that do not compete with compute: at most the CPUs the torch threads leave free."""
+    return max(0, min(requested, available_cpus() - threads))
+
+
+def split_cpus(threads: int | None, workers: int, need_workers: bool) -> tuple[int, int]:
+    """(torch threads, data workers) for this process's CPUs: without data to read from disk every CPU
+    computes; with it, ``threads: null`` leaves up to half the CPUs (at most ``workers``) to the readers."""
+    if not need_workers:
+        return compute_threads(threads), 0
+    if threads is None:
+        cpus = available_cpus()
+        workers = max(0, min(workers, cpus // 2))
+        return max(1, cpus - workers), workers
+    return compute_threads(threads), data_workers(workers, threads)
+
+
+def set_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads (see :func:`compute_threads`) and return the number."""
+    n = compute_threads(threads)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (the entry point's job, not a constructor's)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve(device: str | torch.device = "auto", precision: str = "auto", threads: int | None = None,
+            what: str = "run") -> Runtime:
+    """Pick the device and precision, set the CPU threads, log the choice and the reason, and return it."""
+    dev = device if isinstance(device, torch.device) else pick_device(device)
+    chosen, reason = choose_precision(dev, precision)
+    n = set_threads(threads)
+    log.info("%s on %s in %s (%s); %d CPU thread(s)", what, dev, chosen, reason, n)
+    return Runtime(dev, chosen, reason, n)
