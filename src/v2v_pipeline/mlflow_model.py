@@ -41,3 +41,26 @@ def log_and_register(model_path: str, registered_name: str | None) -> str | None
     )
     mlflow.log_artifact(model_path, artifact_path="model")
     return info.model_uri
+
+
+def export_model_file(model_file: dict, registered_name: str | None) -> str | None:
+    """Save a trained model file (tagged with the active run's id) and log/register it; returns the URI."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+    import torch
+
+    if mlflow.active_run() is None:
+        return None
+    model_file["mlflow_run_id"] = mlflow.active_run().info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "generator.pt"
+        torch.save(model_file, path)
+        uri = log_and_register(str(path), registered_name)
+    if uri:
+        import logging
+
+        registered = f"registered as '{registered_name}'" if registered_name else "not registered"
+        logging.getLogger(__name__).info("model logged to MLflow as %s (%s)", uri, registered)
+    return uri

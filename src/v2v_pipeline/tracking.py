@@ -42,3 +42,9 @@ def log_image(image, artifact_file: str) -> None:
 def as_mlflow_metrics(metrics: dict[str, float], step: int = 0) -> dict[str, dict[str, float]]:
     """The format of kedro-mlflow's ``MlflowMetricsHistoryDataset`` (NaN values are dropped)."""
     return {k: {"value": float(v), "step": step} for k, v in metrics.items() if v is not None and v == v}
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Run parameters (e.g. the runtime's device and precision choice); values as strings."""
+    if (mlflow := _active()) is not None:
+        mlflow.log_params({k: str(v) for k, v in params.items()})

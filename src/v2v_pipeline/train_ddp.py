@@ -54,19 +54,13 @@ def _follower(session) -> None:
     """A rank > 0: same data and parameters as rank 0, trains in lockstep, saves nothing."""
     from v2v_pipeline.config import parse
     from v2v_pipeline.params import TrainParams
-    from v2v_pipeline.training import distributed as dist_utils
-    from v2v_pipeline.training.session import prepare_training
+    from v2v_pipeline.training.session import run_training
 
     context = session.load_context()
     catalog = context.catalog
     p = parse(TrainParams, context.params["train"], "train")
-    info = dist_utils.setup(p.device)
-    try:
-        trainer = prepare_training(p, catalog.load("dataset_archive"), catalog.load("dataset_frames"),
-                                   catalog.load("dataset_sequences"), catalog.load("dataset_manifest"), info)
-        trainer.fit()
-    finally:
-        dist_utils.cleanup()
+    run_training(p, catalog.load("dataset_archive"), catalog.load("dataset_frames"),
+                 catalog.load("dataset_sequences"), catalog.load("dataset_manifest"), track=False)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from v2v_pipeline import runtime
+
 log = logging.getLogger(__name__)
 
 
@@ -40,9 +42,7 @@ def setup(device: str = "auto", backend: str | None = None, timeout_s: int = 180
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device is 'cuda' but no CUDA GPU is visible; set train.device: auto or cpu")
+    use_cuda = runtime.pick_device(device).type == "cuda"  # a clear error when cuda is asked for and absent
     dev = torch.device(f"cuda:{local}" if use_cuda else "cpu")
     if use_cuda:
         torch.cuda.set_device(dev)
@@ -87,13 +87,6 @@ def max_over_ranks(value: float, info: DistInfo) -> float:
     if not info.enabled:
         return value
     return _reduce_scalar(value, info, dist.ReduceOp.MAX)
-
-
-def broadcast_flag(flag: bool, info: DistInfo) -> bool:
-    """True on every rank if it is true on any (e.g. 'stop now')."""
-    if not info.enabled:
-        return flag
-    return _reduce_scalar(1.0 if flag else 0.0, info, dist.ReduceOp.MAX) > 0
 
 
 def barrier(info: DistInfo) -> None:

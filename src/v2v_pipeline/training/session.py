@@ -19,7 +19,7 @@ from v2v_pipeline.storage import Archive, sha256_file
 from v2v_pipeline.training import distributed as dist_utils
 from v2v_pipeline.training.build import find_sequences
 from v2v_pipeline.training.data import frame_bytes, load_frames
-from v2v_pipeline.training.trainer import Trainer
+from v2v_pipeline.training.trainer import Trainer, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +80,38 @@ def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, seq
     return Trainer(p, splits["train"], train_seq, splits["val"], run_dir, manifest["sha256"],
                    on_log=on_log if info.is_main else None, on_image=on_image if info.is_main else None,
                    dist_info=info)
+
+
+def run_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequences: pd.DataFrame,
+                 manifest: dict[str, Any], track: bool = True) -> TrainResult:
+    """Train (one process or one DDP rank), log to the active MLflow run and, on rank 0, export the model.
+
+    ``track=False`` (the other DDP ranks) trains in lockstep without logging or exporting anything.
+    """
+    from v2v_pipeline import tracking
+
+    info = dist_utils.setup(p.device)
+    try:
+        trainer = prepare_training(p, archive, frames, sequences, manifest, info,
+                                   on_log=tracking.log_metrics if track else None,
+                                   on_image=(lambda grid, step: tracking.log_image(grid, f"samples/step_{step:07d}.png"))
+                                   if track else None)
+        if track and info.is_main:
+            tracking.set_tags({"dataset_sha256": manifest["sha256"], "train.run_key": trainer.ckpt.directory.name,
+                               "train.model": p.model, "train.vgg_loss": "on" if trainer.vgg_active else "off (no weights)",
+                               "train.device": str(trainer.device), "train.precision": trainer.precision,
+                               "train.world_size": info.world_size})
+            tracking.log_params(trainer.runtime.mlflow_params())
+        result = trainer.fit()
+    finally:
+        dist_utils.cleanup()
+    if track and info.is_main:
+        from v2v_pipeline.mlflow_model import export_model_file
+
+        export_model_file(result.model_file, p.registered_model_name)
+    return result
+
+
+def final_metrics(result: TrainResult) -> dict[str, float]:
+    """The last validation and baseline scores, named ``final_<metric>``."""
+    return {f"final_{k}": v for k, v in result.summary.items() if k.startswith(("val_", "baseline_"))}
