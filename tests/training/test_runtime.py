@@ -1,0 +1,98 @@
+"""runtime: the automatic precision follows the hardware's native bf16, explicit choices win, threads follow
+the affinity mask."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from v2v_pipeline import runtime
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def restore_threads():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def _cpu(monkeypatch, native: bool) -> None:
+    monkeypatch.setattr(runtime, "cpu_native_bf16", lambda cpuinfo="/proc/cpuinfo": (native, "mocked query"))
+
+
+def test_auto_is_fp32_on_a_cpu_without_native_bf16(monkeypatch):
+    _cpu(monkeypatch, False)
+    precision, reason = runtime.choose_precision(CPU, "auto")
+    assert precision == "fp32" and "no native bf16" in reason
+    with runtime.autocast_for(CPU, "auto"):
+        assert not torch.is_autocast_enabled("cpu")
+
+
+def test_auto_is_bf16_on_a_cpu_with_native_bf16(monkeypatch):
+    _cpu(monkeypatch, True)
+    assert runtime.choose_precision(CPU, "auto")[0] == "bf16"
+    with runtime.autocast_for(CPU, "auto"):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_explicit_precision_is_respected(monkeypatch, native):
+    _cpu(monkeypatch, native)
+    assert runtime.choose_precision(CPU, "fp32") == ("fp32", "set explicitly")
+    assert runtime.choose_precision(CPU, "bf16") == ("bf16", "set explicitly")
+    with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
+        runtime.choose_precision(CPU, "fp16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        runtime.choose_precision(CPU, "fp8")
+
+
+@pytest.mark.parametrize(("capability", "expected"), [((8, 0), "bf16"), ((9, 0), "bf16"), ((7, 5), "fp16"),
+                                                       ((6, 1), "fp16")])
+def test_cuda_rule_is_compute_capability_8(monkeypatch, capability, expected):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    precision, reason = runtime.choose_precision(torch.device("cuda"), "auto")
+    assert precision == expected and f"{capability[0]}.{capability[1]}" in reason
+
+
+def test_cpu_flags_fallback_reads_cpuinfo(monkeypatch, tmp_path):
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)  # an older torch without the query
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert runtime.cpu_native_bf16(info)[0] is False
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n")
+    native, how = runtime.cpu_native_bf16(info)
+    assert native and "avx512_bf16" in how
+    assert runtime.cpu_native_bf16(tmp_path / "missing")[0] is False  # no cpuinfo (e.g. macOS): not native
+
+
+def test_the_choice_and_reason_are_logged_and_returned_for_mlflow(monkeypatch, caplog, restore_threads):
+    _cpu(monkeypatch, False)
+    with caplog.at_level(logging.INFO, logger="v2v_pipeline.runtime"):
+        rt = runtime.resolve("cpu", "auto", threads=1, what="training")
+    assert (rt.precision, rt.threads) == ("fp32", 1)
+    assert "training on cpu in fp32" in caplog.text and "no native bf16" in caplog.text
+    params = rt.mlflow_params()
+    assert params["runtime/precision"] == "fp32" and "no native bf16" in params["runtime/precision_reason"]
+
+
+def test_threads_follow_the_affinity_mask(monkeypatch, restore_threads):
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 3, 5})
+    assert runtime.available_cpus() == 3
+    assert runtime.set_threads(None) == 3 and torch.get_num_threads() == 3
+    assert runtime.set_threads(1) == 1 and torch.get_num_threads() == 1  # an explicit train.threads wins
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        runtime.compute_threads(0)
+
+
+def test_data_workers_do_not_compete_with_compute(monkeypatch):
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert runtime.split_cpus(None, 4, need_workers=False) == (2, 0)  # in memory: every CPU computes
+    assert runtime.split_cpus(None, 4, need_workers=True) == (1, 1)  # from disk: half the CPUs read
+    assert runtime.split_cpus(2, 4, need_workers=True) == (2, 0)
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert runtime.split_cpus(None, 4, need_workers=True) == (12, 4)
+    assert runtime.data_workers(4, threads=14) == 2
