@@ -251,6 +251,11 @@ class FaceStage:
             raise ValueError("face.fraction must be in (0, 1) and face.crop >= 8")
 
 
+# marks the training parameters that do not change what is trained: changing them keeps the run key and so
+# the checkpoints (``training.session.run_key``), e.g. a finished run can be extended by raising max_steps
+NOT_SEMANTIC = {"semantic": False}
+
+
 @dataclass
 class TrainParams:
     model: Literal["pix2pixhd", "edn", "vid2vid"] = "edn"
@@ -258,8 +263,9 @@ class TrainParams:
     sequence_length: int = 2  # frames per sample: pix2pixhd 1, edn 2 (pairs), vid2vid >= n_frames_G + 1
     batch_size: int = 1
     scale: float = 1.0  # train at this fraction of the dataset's frame size
-    max_steps: int = 1000
-    max_minutes: float | None = None  # wall-clock budget; training stops at whichever limit comes first
+    max_steps: int = field(default=1000, metadata=NOT_SEMANTIC)
+    # wall-clock budget; training stops at whichever limit comes first
+    max_minutes: float | None = field(default=None, metadata=NOT_SEMANTIC)
     lr: float = 2e-4
     lr_D: float | None = None  # null = lr
     beta1: float = 0.5
@@ -271,24 +277,29 @@ class TrainParams:
     ema_decay: float = 0.0  # exponential moving average of the generator for validation/export; 0 = off
     coarse_to_fine: CoarseToFine = field(default_factory=CoarseToFine)
     face: FaceStage = field(default_factory=FaceStage)
-    device: Literal["auto", "cuda", "cpu"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 where native, else fp32 / fp16 (v2v_pipeline.runtime)
+    device: Literal["auto", "cuda", "cpu"] = field(default="auto", metadata=NOT_SEMANTIC)
+    # auto: bf16 where native, else fp32 / fp16 (v2v_pipeline.runtime)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = False
     compile: bool = False  # torch.compile the generator's training step
-    threads: int | None = None  # torch CPU threads; null = one per CPU of the affinity mask (v2v_pipeline.runtime)
-    preload_max_gb: float = 4.0  # decode the dataset into memory when it fits; else read it from disk
-    num_workers: int = 4  # DataLoader workers when reading from disk
+    # torch CPU threads; null = one per CPU of the affinity mask (v2v_pipeline.runtime)
+    threads: int | None = field(default=None, metadata=NOT_SEMANTIC)
+    # decode the dataset into memory when it fits; else read it from disk
+    preload_max_gb: float = field(default=4.0, metadata=NOT_SEMANTIC)
+    num_workers: int = field(default=4, metadata=NOT_SEMANTIC)  # DataLoader workers when reading from disk
     seed: int = 0
-    checkpoint_dir: str = "data/06_models/checkpoints"
-    checkpoint_every: int = 100  # steps
-    keep_checkpoints: int = 3
-    resume: bool = True  # continue from the newest checkpoint of the same run key (params + dataset)
-    log_every: int = 10
-    val_every: int = 100
-    val_frames: int = 24
+    checkpoint_dir: str = field(default="data/06_models/checkpoints", metadata=NOT_SEMANTIC)
+    checkpoint_every: int = field(default=100, metadata=NOT_SEMANTIC)  # steps
+    keep_checkpoints: int = field(default=3, metadata=NOT_SEMANTIC)
+    # continue from the newest checkpoint of the same run key (params + dataset)
+    resume: bool = field(default=True, metadata=NOT_SEMANTIC)
+    log_every: int = field(default=10, metadata=NOT_SEMANTIC)
+    val_every: int = field(default=100, metadata=NOT_SEMANTIC)
+    val_frames: int = field(default=24, metadata=NOT_SEMANTIC)
     nan_patience: int = 5  # stop after this many non-finite steps in a row
     cold_start_every: int = 4  # vid2vid: every N-th step starts without real history, as inference does (0 = never)
-    registered_model_name: str | None = "v2v_generator"  # MLflow model registry name; null = do not register
+    # MLflow model registry name; null = do not register
+    registered_model_name: str | None = field(default="v2v_generator", metadata=NOT_SEMANTIC)
 
     def network_config(self, label_ch: int = 3):
         """The typed network config (``models.factory``), resolved once; unknown keys raise naming them."""

@@ -107,7 +107,8 @@ def test_ema_warms_up_then_uses_the_decay_and_copies_buffers():
 def test_training_exports_the_average_not_the_last_weights(tmp_path):
     trainer = trainer_for(params(max_steps=3, ema_decay=0.9), tmp_path)
     result = trainer.fit()
-    exported, raw, avg = result.model_file["generator"], state(trainer.nets.generator), trainer.networks.ema.state_dict()
+    exported, raw = result.model_file["generator"], state(trainer.nets.generator)
+    avg = trainer.networks.ema.state_dict()
     assert any(not torch.equal(exported[k], raw[k]) for k in raw if raw[k].is_floating_point())
     for k, v in avg.items():
         torch.testing.assert_close(exported[k], v.cpu(), rtol=0, atol=0)

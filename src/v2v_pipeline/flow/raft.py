@@ -21,6 +21,7 @@ from torch import nn
 from torchvision.models.optical_flow import raft_large, raft_small
 
 from v2v_pipeline.flow.dis import check_frames
+from v2v_pipeline.runtime import pick_device
 
 RAFT_BUILDERS = {"large": raft_large, "small": raft_small}
 RAFT_WEIGHTS_ENUMS = {"large": "Raft_Large_Weights.C_T_SKHT_V2", "small": "Raft_Small_Weights.C_T_V2"}
@@ -112,7 +113,7 @@ class RAFTFlow:
     ) -> None:
         if batch_size < 1 or num_flow_updates < 1:
             raise ValueError(f"batch_size ({batch_size}) and num_flow_updates ({num_flow_updates}) must be >= 1")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device or "auto")
         self.model = model.to(self.device).eval()
         self.batch_size = batch_size
         self.num_flow_updates = num_flow_updates

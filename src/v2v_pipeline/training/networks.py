@@ -65,7 +65,8 @@ class StageNetworks:
         previous, self.stage = self.stage, stage
         if previous is not None and previous.name == "global" and stage.name != "global":
             g1 = unwrap(self.global_generator)
-            self.generator_module().load_global_state_dict((g1.generator if hasattr(g1, "generator") else g1).state_dict())
+            g1 = g1.generator if hasattr(g1, "generator") else g1
+            self.generator_module().load_global_state_dict(g1.state_dict())
         for m in [*self.nets.named().values(), self.global_generator]:
             if m is not None:
                 m.to(self.device)
@@ -90,7 +91,8 @@ class StageNetworks:
         if self.p.compile:
             self.G_run = torch.compile(self.G_run)
         set_requires_grad([self.D_step], False)
-        if self.p.ema_decay > 0 and stage.name != "face" and (self.ema is None or (previous and previous.name == "global")):
+        after_global = previous is not None and previous.name == "global"
+        if self.p.ema_decay > 0 and stage.name != "face" and (self.ema is None or after_global):
             self.ema = EMA(unwrap(self.G), self.p.ema_decay)
         if previous is not None:
             log.info("training stage: %s -> %s at step %d", previous.name, stage.name, step)

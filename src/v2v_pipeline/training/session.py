@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,12 @@ from v2v_pipeline.training.trainer import Trainer, TrainResult
 
 log = logging.getLogger(__name__)
 
-# parameters that do not change what is trained (changing them keeps the same checkpoints)
-_NON_SEMANTIC = {"max_steps", "max_minutes", "checkpoint_every", "keep_checkpoints", "resume", "log_every",
-                 "val_every", "val_frames", "threads", "preload_max_gb", "num_workers", "registered_model_name", "device",
-                 "checkpoint_dir"}
-
-
 def run_key(p: TrainParams, dataset_sha256: str) -> str:
     """Checkpoints live under a key of (model parameters, dataset): re-running the same command resumes,
     changing the data or the recipe starts afresh. The budget (max_steps / max_minutes) is not part of
     the key, so a finished run can be extended by raising it."""
-    semantic = {k: v for k, v in to_dict(p).items() if k not in _NON_SEMANTIC}
+    skip = {f.name for f in fields(p) if f.metadata.get("semantic", True) is False}  # marked on the fields
+    semantic = {k: v for k, v in to_dict(p).items() if k not in skip}
     blob = json.dumps({"params": semantic, "dataset": dataset_sha256}, sort_keys=True, default=str)
     return f"{p.model}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
@@ -92,13 +88,15 @@ def run_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequenc
 
     info = dist_utils.setup(p.device)
     try:
+        def on_image(grid, step: int) -> None:
+            tracking.log_image(grid, f"samples/step_{step:07d}.png")
+
         trainer = prepare_training(p, archive, frames, sequences, manifest, info,
-                                   on_log=tracking.log_metrics if track else None,
-                                   on_image=(lambda grid, step: tracking.log_image(grid, f"samples/step_{step:07d}.png"))
-                                   if track else None)
+                                   on_log=tracking.log_metrics if track else None, on_image=on_image if track else None)
         if track and info.is_main:
             tracking.set_tags({"dataset_sha256": manifest["sha256"], "train.run_key": trainer.ckpt.directory.name,
-                               "train.model": p.model, "train.vgg_loss": "on" if trainer.vgg_active else "off (no weights)",
+                               "train.model": p.model,
+                               "train.vgg_loss": "on" if trainer.vgg_active else "off (no weights)",
                                "train.device": str(trainer.device), "train.precision": trainer.precision,
                                "train.world_size": info.world_size})
             tracking.log_params(trainer.runtime.mlflow_params())

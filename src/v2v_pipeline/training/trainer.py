@@ -113,8 +113,8 @@ class Trainer:
         self.vgg_active = vgg is not None
         self.scaler = self.runtime.grad_scaler()
         self.budget, self.plan = Budget(p.max_steps, p.max_minutes, clock), plan(p)
-        self.networks = StageNetworks(p, self.net, device, self.dist,
-                                      median_plate(train, self.full_size) if getattr(self.net, "background", False) else None)
+        plate = median_plate(train, self.full_size) if getattr(self.net, "background", False) else None
+        self.networks = StageNetworks(p, self.net, device, self.dist, plate)
         self.config = self.networks.config
         self.face_side = face_side(train, p.scale, self.full_size)
         self.recipe = family_recipe(p.model, self.terms, p)
@@ -288,8 +288,8 @@ class Trainer:
         summary = {k: v for k, v in (history.ffill().iloc[-1].to_dict() if len(history) else {}).items()
                    if isinstance(v, float) and math.isfinite(v)}
         summary.update(base)
-        return TrainResult(self.model_file(), history, samples if samples is not None else np.zeros((8, 8, 3), np.uint8),
-                           summary)
+        samples = samples if samples is not None else np.zeros((8, 8, 3), np.uint8)
+        return TrainResult(self.model_file(), history, samples, summary)
 
     def _guard(self, result: StepResult) -> None:
         """Count skipped (non-finite) steps; too many in a row stop training with the fix."""

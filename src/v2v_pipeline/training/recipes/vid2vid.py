@@ -51,7 +51,8 @@ class Runner(nn.Module):
         g = self.generator
         start = 0 if cold else g.n_frames_G - 1
         outs = g.generate_sequence(labels, None if cold else reals[:, :start], detach_prev=True)
-        return start, torch.stack([o.image for o in outs], 1), torch.stack([o.flow for o in outs if o.flow is not None], 1)
+        flows = [o.flow for o in outs if o.flow is not None]
+        return start, torch.stack([o.image for o in outs], 1), torch.stack(flows, 1)
 
 
 class Recipe:
