@@ -7,7 +7,7 @@ and the MLflow run's ``model/`` artifact)::
      "generator": state_dict, "face_generator": state_dict | None, "face_crop": int,
      "size": [width, height], "label_channels": int, "step": int, "dataset_sha256": str, ...}
 
-:class:`FrameGenerator` runs each family with its recipe's step (``training/recipes``), the
+:class:`FrameGenerator` runs each family with its recipe's step (:mod:`v2v_pipeline.recipes`), the
 same step training uses: pix2pixHD frame by frame (batchable), EDN with its own previous
 output, vid2vid with the last ``n_frames_G`` labels and ``n_frames_G - 1`` outputs, and the
 EDN face GAN on the same crops as in training. Device and precision come from
@@ -27,8 +27,8 @@ import torch.nn.functional as F
 
 from v2v_pipeline.models.factory import build_models
 from v2v_pipeline.runtime import autocast_for, choose_precision, pick_device, resolve_precision
-from v2v_pipeline.training.recipes import FAMILIES
-from v2v_pipeline.training.recipes.face import refine_faces
+from v2v_pipeline.recipes import FAMILIES
+from v2v_pipeline.recipes.face import refine_faces
 
 __all__ = ["FORMAT", "FrameGenerator", "ModelFileError", "autocast_for", "load_model_file", "mlflow_run_id",
            "pick_device", "resolve_precision", "to_tensor", "to_uint8"]

@@ -14,7 +14,7 @@ from v2v_pipeline.inference import FrameGenerator
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.training.budget import Budget
 from v2v_pipeline.training.ema import EMA
-from v2v_pipeline.training.recipes import edn
+from v2v_pipeline.recipes import edn
 from v2v_pipeline.training.stages import plan, stage_at
 from v2v_pipeline.training.trainer import Trainer
 

@@ -12,7 +12,7 @@ from v2v_pipeline.models.background import BackgroundComposite
 from v2v_pipeline.models.factory import CommonConfig, build_models
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.training.ema import EMA
-from v2v_pipeline.training.recipes.base import DiscriminatorStep
+from v2v_pipeline.recipes.base import DiscriminatorStep
 from v2v_pipeline.training.stages import Stage
 
 log = logging.getLogger(__name__)

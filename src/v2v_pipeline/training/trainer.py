@@ -2,7 +2,7 @@
 
 The loop runs the budget (:mod:`.budget`), the stage plan (:mod:`.stages`) and the LR schedule,
 samples batches deterministically from the step number (a resumed run sees the same batches
-as an uninterrupted one), calls the family's recipe (:mod:`.recipes`) for the generator and
+as an uninterrupted one), calls the family's recipe (:mod:`v2v_pipeline.recipes`) for the generator and
 discriminator losses, updates both under autocast with a NaN/inf guard that skips the step
 on every DDP rank, keeps the EMA, validates with the same inference code as ``transfer``
 (:mod:`.validation`), writes checkpoints atomically and resumes from them, and logs.
@@ -38,8 +38,8 @@ from v2v_pipeline.training.budget import Budget
 from v2v_pipeline.training.checkpoint import CheckpointManager, rng_state, set_rng_state
 from v2v_pipeline.training.data import FrameTensors, SequenceDataset
 from v2v_pipeline.training.networks import StageNetworks, background_module, set_requires_grad, unwrap
-from v2v_pipeline.training.recipes import LossTerms, face, family_recipe
-from v2v_pipeline.training.recipes.base import discriminator_losses
+from v2v_pipeline.recipes import LossTerms, face, family_recipe
+from v2v_pipeline.recipes.base import discriminator_losses
 from v2v_pipeline.training.sampling import SampleSchedule, StepBatches, stack_items, step_batches, to_device
 from v2v_pipeline.training.stages import by_name, plan, stage_at
 from v2v_pipeline.training.validation import resized_uint8, sample_grid

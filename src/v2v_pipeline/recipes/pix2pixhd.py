@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from v2v_pipeline.models.factory import Models
-from v2v_pipeline.training.recipes.base import GeneratorLosses, LossTerms
+from v2v_pipeline.recipes.base import GeneratorLosses, LossTerms
 
 
 def new_state(config=None) -> None:

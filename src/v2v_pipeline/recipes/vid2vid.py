@@ -12,7 +12,7 @@ from v2v_pipeline.flow.warp import warp
 from v2v_pipeline.models.factory import Models
 from v2v_pipeline.models.losses import flow_loss, masked_l1, warp_loss
 from v2v_pipeline.models.vid2vid import gather_windows, stack_history, temporal_windows
-from v2v_pipeline.training.recipes.base import GeneratorLosses, LossTerms
+from v2v_pipeline.recipes.base import GeneratorLosses, LossTerms
 
 
 def new_state(config: dict | None = None) -> tuple[deque, deque]:

@@ -1,9 +1,13 @@
-"""One recipe per model family (networks' training step, G and D losses, inference step)."""
+"""One recipe per model family: its generator's training step, its G and D losses, its inference step.
+
+A layer between ``models`` and both ``training`` (the loop) and ``inference`` (generation), so the
+two run each family through the same code and never import each other in a circle.
+"""
 
 from __future__ import annotations
 
-from v2v_pipeline.training.recipes import edn, face, pix2pixhd, vid2vid
-from v2v_pipeline.training.recipes.base import LossTerms
+from v2v_pipeline.recipes import edn, face, pix2pixhd, vid2vid
+from v2v_pipeline.recipes.base import LossTerms
 
 FAMILIES = {"pix2pixhd": pix2pixhd, "edn": edn, "vid2vid": vid2vid}
 

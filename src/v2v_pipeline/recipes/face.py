@@ -15,8 +15,8 @@ from torch import nn
 
 from v2v_pipeline.models.edn import crop_boxes, paste_boxes, square_boxes
 from v2v_pipeline.models.factory import Models
-from v2v_pipeline.training.recipes import edn
-from v2v_pipeline.training.recipes.base import GeneratorLosses, LossTerms
+from v2v_pipeline.recipes.edn import generate_sequence as edn_sequence
+from v2v_pipeline.recipes.base import GeneratorLosses, LossTerms
 
 
 def square_crops(centers: torch.Tensor, side: int, crop: int, *images: torch.Tensor):
@@ -72,7 +72,7 @@ class Recipe:
             return None  # no face in this batch: the step is skipped
         labels, reals = batch["label"][keep], batch["image"][keep]
         with torch.no_grad():
-            body_out = edn.generate_sequence(networks.body(), labels[:, -2:])[:, -1]
+            body_out = edn_sequence(networks.body(), labels[:, -2:])[:, -1]
         bx = boxes[keep]
         _, (face_label, face_fake, face_real) = square_crops(((bx[:, :2] + bx[:, 2:]) / 2).cpu(), self.face_side,
                                                              self.p.face.crop, labels[:, -1], body_out.float(),

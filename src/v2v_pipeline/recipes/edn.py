@@ -12,7 +12,7 @@ from torch import nn
 
 from v2v_pipeline.models.edn import edn_discriminator_input
 from v2v_pipeline.models.factory import Models
-from v2v_pipeline.training.recipes.base import GeneratorLosses, LossTerms
+from v2v_pipeline.recipes.base import GeneratorLosses, LossTerms
 
 
 def new_state(config=None) -> tuple[None, None]:
