@@ -106,3 +106,30 @@ def test_counts() -> None:
     flops = count_flops(g, (1, 3, 32, 64))
     assert flops > 2 * 3 * 49 * 8 * 32 * 64
     assert count_flops(g, (1, 3, 64, 128)) == 4 * flops  # fully convolutional: scales with pixels
+
+
+def test_typed_network_config_is_resolved_once_and_round_trips() -> None:
+    from v2v_pipeline.models.factory import EDNConfig, Vid2VidConfig, network_config
+
+    edn = network_config({"model": "edn", **SMALL, "background": True})
+    assert isinstance(edn, EDNConfig) and edn.model == "edn" and edn.norm_D == "instance"
+    assert network_config(edn) is edn  # already resolved: no second pass
+    assert edn.to_dict() == resolve_config({"model": "edn", **SMALL, "background": True})
+    assert network_config(edn.to_dict()) == edn  # the dict in model files and checkpoints gives it back
+    sized = edn.with_training_size(64, 32)
+    assert (sized.background_width, sized.background_height) == (64, 32) and edn.background_width == 0
+    assert edn.size_factor == 4
+    assert network_config({"model": "pix2pixhd", **SMALL, "local_enhancer": True}).size_factor == 8
+    v = network_config({"model": "vid2vid"})
+    assert isinstance(v, Vid2VidConfig) and v.n_downsampling == 3 and v.num_D_temporal == v.num_D
+    assert v.with_training_size(64, 32) is v  # no background plate
+
+
+def test_typed_network_config_keeps_unknown_keys_errors() -> None:
+    from v2v_pipeline.models.factory import network_config
+
+    message = r"unknown key\(s\) \['n_frames_G'\] for model 'edn' \(only used by model vid2vid\)"
+    with pytest.raises(ValueError, match=message):
+        network_config({"model": "edn", "n_frames_G": 3})
+    with pytest.raises(ValueError, match="ngf must be a positive integer"):
+        network_config({"model": "pix2pixhd", "ngf": 0})
