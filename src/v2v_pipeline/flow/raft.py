@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.optical_flow import raft_large, raft_small
 
-from v2v_pipeline.flow.dis import check_frames
+from v2v_pipeline.flow.base import check_frames
 
 RAFT_BUILDERS = {"large": raft_large, "small": raft_small}
 RAFT_WEIGHTS_ENUMS = {"large": "Raft_Large_Weights.C_T_SKHT_V2", "small": "Raft_Small_Weights.C_T_V2"}
@@ -88,7 +88,7 @@ def _pad_amounts(size: int) -> tuple[int, int]:
 
 
 class RAFTFlow:
-    """Batched RAFT inference implementing the :class:`~v2v_pipeline.flow.dis.FlowBackend` protocol.
+    """Batched RAFT inference implementing the :class:`~v2v_pipeline.flow.base.FlowBackend` protocol.
 
     Frames are scaled to ``[-1, 1]`` (torchvision's ``OpticalFlow`` transform), replicate-padded
     (centred) to a multiple of 8 and at least 64 px per side, and the flow is cropped back.
@@ -97,7 +97,7 @@ class RAFTFlow:
 
     Args:
         model: a torchvision RAFT module (see :func:`load_raft`).
-        device: torch device; ``None`` picks ``cuda`` when available, else ``cpu``.
+        device: torch device; ``None`` or ``"auto"`` picks ``cuda`` when available, else ``cpu``.
         batch_size: frame pairs per forward pass.
         num_flow_updates: recurrent refinement iterations (torchvision default 12; the RAFT
             paper evaluates with 32 on Sintel).
@@ -112,7 +112,11 @@ class RAFTFlow:
     ) -> None:
         if batch_size < 1 or num_flow_updates < 1:
             raise ValueError(f"batch_size ({batch_size}) and num_flow_updates ({num_flow_updates}) must be >= 1")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if device is None or str(device) == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(f"device '{device}' was asked for but no CUDA GPU is visible; set the device to auto or cpu")
+        self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.batch_size = batch_size
         self.num_flow_updates = num_flow_updates
