@@ -1,12 +1,13 @@
-"""Classical optical flow with OpenCV's Dense Inverse Search (DIS), and the pair driver.
+"""Classical optical flow with OpenCV's Dense Inverse Search (DIS).
 
 DIS (Kroeger et al., ECCV 2016) runs on grayscale images on the CPU, needs no weights and
 is deterministic (the same frames give bit-identical flow, whatever ``cv2.setNumThreads``
 says), which makes it the offline default of the project.
 
-:func:`v2v_pipeline.flow.backends.compute_flow_pairs` is the entry point for every backend: it returns, for frames
-``0..N-1``, ``forward[i]`` (frame ``i`` -> ``i+1``) and ``backward[i]`` (frame ``i+1`` -> ``i``),
-both ``(N-1, H, W, 2)`` float32 ``(dx, dy)`` in pixels (see ``docs/architecture.md``).
+:func:`v2v_pipeline.flow.backends.compute_flow_pairs` is the entry point for every backend: it
+returns, for frames ``0..N-1``, ``forward[i]`` (frame ``i`` -> ``i+1``) and ``backward[i]``
+(frame ``i+1`` -> ``i``), both ``(N-1, H, W, 2)`` float32 ``(dx, dy)`` in pixels (see
+``docs/architecture.md``).
 """
 
 from __future__ import annotations
