@@ -1,6 +1,6 @@
 # v2v_pipeline — the two commands that matter:
 #   make demo   install, then run the whole pipeline on the built-in synthetic sample
-#   make test   install, then run the test suite (what CI runs)
+#   make test   install, check the import layers (lint-imports), run the test suite (what CI runs)
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -31,6 +31,7 @@ demo: install
 	@echo "report:        data/08_reporting/report.html    runs: make mlflow-ui"
 
 test: install
+	$(BIN)/lint-imports
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): the suite is missing or everything was deselected" >&2; fi; \
 	exit $$rc

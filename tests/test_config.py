@@ -42,3 +42,21 @@ def test_missing_required_key():
 def test_unknown_section_is_a_typo():
     with pytest.raises(ConfigError, match=r"unknown parameter section 'ingset'. Did you mean 'ingest'\?"):
         validate_all({"ingest": GOOD, "ingset": {}})
+
+
+def test_library_configs_are_embedded_and_keep_strict_messages():
+    from v2v_pipeline.labels.mediapipe_backend import MediaPipeConfig
+    from v2v_pipeline.params import LabelParams, NormalizeParams
+    from v2v_pipeline.pose.normalize import PoseNormConfig
+
+    n = parse(NormalizeParams, {"enabled": False, "median_window": 5}, "normalize")
+    assert isinstance(n, PoseNormConfig) and not n.enabled and n.median_window == 5  # no copy, no translation
+    assert isinstance(parse(LabelParams, {}, "label").mediapipe, MediaPipeConfig)
+    with pytest.raises(ConfigError, match=r"parameters 'normalize': median_window must be a positive odd number.*"
+                                          r"conf/base/parameters_normalize.yml"):
+        parse(NormalizeParams, {"median_window": 4}, "normalize")  # PoseNormConfig's own check
+    with pytest.raises(ConfigError, match="unknown parameter 'label.mediapipe.segmentation'. Did you mean "
+                                          "'label.mediapipe.enable_segmentation'"):
+        parse(LabelParams, {"mediapipe": {"segmentation": True}}, "label")
+    with pytest.raises(ConfigError, match="'label.mediapipe.max_jump': expected float"):
+        parse(LabelParams, {"mediapipe": {"max_jump": "far"}}, "label")

@@ -36,3 +36,16 @@ def test_data_pipeline_twice_gives_identical_manifests(kedro_project):
     starts = seq.groupby("split").start_frame.agg(["min", "max"])
     assert starts.loc["train", "max"] < starts.loc["val", "min"] < starts.loc["test", "min"]  # time-ordered
     assert np.isfinite(frames[["person_x0", "person_x1"]].to_numpy()).all()
+
+
+def test_registry_builds_every_pipeline_by_name():
+    from v2v_pipeline.pipeline_registry import CHAIN, DATA_CHAIN, register_pipelines
+
+    pipelines = register_pipelines()
+    assert set(pipelines) == set(CHAIN) | {"data", "__default__"}
+    nodes = lambda names: {n.name for name in names for n in pipelines[name].nodes}  # noqa: E731
+    assert {n.name for n in pipelines["data"].nodes} == nodes(DATA_CHAIN)
+    assert {n.name for n in pipelines["__default__"].nodes} == nodes(CHAIN)
+    # the data pipelines after ingest read the recorded geometry (video_metadata), not the ingest parameters
+    later = [n for name in DATA_CHAIN[1:] for n in pipelines[name].nodes]
+    assert not [n.name for n in later if "params:ingest" in n.inputs]

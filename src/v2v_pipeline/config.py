@@ -1,6 +1,8 @@
 """Typed, strict parameter parsing.
 
-Every pipeline's parameters are described by a dataclass (see :mod:`v2v_pipeline.params`).
+Every pipeline's parameters are described by a dataclass (see :mod:`v2v_pipeline.params`); most
+are the libraries' own config types (``MediaPipeConfig``, ``PoseNormConfig``, ...), which may
+check their values in ``__post_init__`` or a ``validate()`` method.
 :func:`parse` turns the plain dict that Kedro loads from ``conf/*/parameters_*.yml`` into
 that dataclass and fails early with an error that names the key, the file to edit,
 what was expected, and (for typos) the closest valid key.
@@ -140,15 +142,15 @@ def parse(cls: type[T], data: Mapping[str, Any] | None, path: str) -> T:
             kwargs[name] = _convert(hints[name], data[name], f"{path}.{name}")
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"missing parameter '{path}.{name}' ({_type_name(hints[name])}). Add it to {_where_hint(path)}.")
-    obj = cls(**kwargs)
-    check = getattr(obj, "validate", None)
-    if check is not None:
-        try:
+    try:
+        obj = cls(**kwargs)  # a library config may check its values in __post_init__
+        check = getattr(obj, "validate", None)
+        if check is not None:
             check()
-        except ConfigError:
-            raise
-        except ValueError as e:
-            raise ConfigError(f"parameters '{path}': {e}. Fix it in {_where_hint(path)}.") from e
+    except ConfigError:
+        raise
+    except ValueError as e:
+        raise ConfigError(f"parameters '{path}': {e}. Fix it in {_where_hint(path)}.") from e
     return obj
 
 

@@ -1,8 +1,10 @@
 """Parameter schemas, one dataclass per pipeline (``conf/base/parameters_<pipeline>.yml``).
 
-Defaults here are the library's defaults (used for keys a YAML file leaves out); the
-``conf/base`` YAML files spell out every key with the project's configuration. :func:`validate_all` is run by a hook before any node, so a typo fails in
-the first second of a run, not after an hour of labeling.
+The sections of the data pipelines are the libraries' own config types, embedded as they are;
+dataset, training, transfer and evaluation have theirs here. Defaults are the library's
+defaults (used for keys a YAML file leaves out); the ``conf/base`` YAML files spell out every
+key with the project's configuration. :func:`validate_all` is run by a hook before any node,
+so a typo fails in the first second of a run, not after an hour of labeling.
 """
 
 from __future__ import annotations
@@ -12,194 +14,39 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from v2v_pipeline.config import ConfigError, parse
+from v2v_pipeline.flow.config import FlowConfig, RaftConfig
+from v2v_pipeline.labels.config import (
+    DensePoseConfig,
+    LabelConfig,
+    RenderConfig,
+    SmoothingConfig,
+    TrackingConfig,
+    VideoLabelSource,
+)
+from v2v_pipeline.labels.mediapipe_backend import MediaPipeConfig
+from v2v_pipeline.pose.video import NormalizeConfig
+from v2v_pipeline.video.config import IngestConfig, SplitConfig, VideoSpec
+
+__all__ = ["SCHEMAS", "DatasetParams", "DensePoseParams", "EvaluateParams", "FlowParams", "IngestParams", "LabelParams",
+           "MediaPipeConfig", "NormalizeParams", "RaftParams", "RenderParams", "SmoothingParams", "SplitParams",
+           "TrackingParams", "TrainParams", "TransferParams", "VideoLabelSource", "VideoSpec", "validate_all"]
 
 
-# --------------------------------------------------------------------------- ingest
-@dataclass
-class VideoSpec:
-    name: str
-    path: str  # a video file, a folder of images, or "demo:target" / "demo:source" (built-in sample)
-    fps: float | None = None  # override ingest.fps for this video
-    folder_fps: float | None = None  # frame rate of an image folder (required for folders)
-    start: float = 0.0  # seconds
-    end: float | None = None  # seconds; null = to the end
-
-    def validate(self) -> None:
-        if not self.name or "/" in self.name:
-            raise ValueError(f"video name {self.name!r} must be non-empty and contain no '/'")
-        if self.end is not None and self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        if (self.fps is not None and self.fps <= 0) or (self.folder_fps is not None and self.folder_fps <= 0):
-            raise ValueError("fps and folder_fps must be positive (or null)")
-
-
-@dataclass
-class SplitParams:
-    val: float = 0.05  # fraction of target frames, taken after the train part (time-ordered)
-    test: float = 0.10  # fraction taken at the end of the video
-    gap: int = 4  # frames dropped between splits, so neighbouring frames never straddle two splits
-
-    def validate(self) -> None:
-        if not (0 <= self.val < 1 and 0 <= self.test < 1 and self.val + self.test < 0.9):
-            raise ValueError("split fractions must be in [0, 1) with val + test < 0.9")
-        if self.gap < 0:
-            raise ValueError("split.gap must be >= 0")
-
-
-@dataclass
-class IngestParams:
-    target: VideoSpec
-    sources: list[VideoSpec] = field(default_factory=list)
-    fps: float | None = None  # resample every video to this rate (by timestamp); null = native rate
-    size: tuple[int, int] = (256, 128)  # width, height of stored frames (EDN: 1024 x 512)
-    fit: Literal["pad", "crop", "stretch"] = "pad"
-    pad_value: int = 0
-    max_frames: int | None = None  # cap per video (quick experiments); null = all
-    split: SplitParams = field(default_factory=SplitParams)
-    demo_seed: int = 0  # seed of the built-in synthetic sample (demo:target, demo:source)
-
-    def validate(self) -> None:
-        w, h = self.size
-        if w < 16 or h < 16 or w % 2 or h % 2:
-            raise ValueError(f"size {list(self.size)} must be even and at least 16 x 16")
-        names = [self.target.name] + [s.name for s in self.sources]
-        if len(set(names)) != len(names):
-            raise ValueError(f"video names must be unique, got {names}")
-        if self.fps is not None and self.fps <= 0:
-            raise ValueError("fps must be positive or null")
-
-    @property
-    def videos(self) -> list[tuple[str, VideoSpec]]:
-        return [("target", self.target)] + [("source", s) for s in self.sources]
-
-
-# --------------------------------------------------------------------------- label
-@dataclass
-class VideoLabelSource:
-    backend: Literal["mediapipe", "openpose_json", "label_maps", "densepose"]
-    path: str | None = None  # folder of OpenPose JSON files or label-map images (original frames)
-    mapping: str | None = None  # label_maps: CSV with index,source_frame (e.g. edn_subject4/frames.csv)
-    name_format: str = "frame{:06d}.png"  # label_maps with a mapping: file name of a source frame
-
-    def validate(self) -> None:
-        if self.backend in ("openpose_json", "label_maps") and not self.path:
-            raise ValueError(f"backend {self.backend} needs a path (the folder of files)")
-
-
-@dataclass
-class MediaPipeParams:
-    model_complexity: int = 1
-    segmentation: bool = True  # person masks
-    min_visibility: float = 0.5  # joints below this MediaPipe visibility are missing
-    min_detection_confidence: float = 0.5
-    identity_guard: bool = True  # ROI re-detection when the tracked person jumps (multi-person footage)
-    max_jump: float = 0.25  # largest torso move per frame / person size (lower for high frame rates)
-    hands: bool = False  # MediaPipe Hands around the wrists (needs >= 1024 px wide frames)
-
-
-@dataclass
-class DensePoseParams:
-    config_file: str = "data/06_models/pretrained/densepose_rcnn_R_50_FPN_s1x.yaml"
-    weights: str = "data/06_models/pretrained/densepose_rcnn_R_50_FPN_s1x.pkl"
-    device: Literal["cpu", "cuda"] = "cpu"
-    min_score: float = 0.8
-
-
-@dataclass
-class TrackingParams:  # for multi-person OpenPose JSON
-    init: str = "largest"  # largest | center | <index>: who is followed from the first frame
-    max_jump: float = 0.5
-    reacquire_after: int | None = 15
-
-
-@dataclass
-class SmoothingParams:
-    method: Literal["one_euro", "savgol", "median", "none"] = "one_euro"
-    max_gap: int = 5  # gaps up to this many frames are interpolated; longer ones stay missing
-    params: dict[str, Any] = field(default_factory=dict)  # e.g. {min_cutoff: 1.0, beta: 0.05} for one_euro
-
-    def validate(self) -> None:
-        if self.max_gap < 0:
-            raise ValueError("max_gap must be >= 0")
-        if self.method == "none":
-            return
-        import inspect
-
-        from v2v_pipeline.labels.smoothing import SMOOTHERS
-
-        allowed = set(inspect.signature(SMOOTHERS[self.method]).parameters) - {"keypoints", "fps"}
-        unknown = set(self.params) - allowed
-        if unknown:
-            raise ValueError(f"unknown {self.method} parameter(s) {sorted(unknown)}; valid: {sorted(allowed)}")
-
-
-@dataclass
-class RenderParams:
-    style: Literal["edn", "openpose"] = "edn"  # edn: the published EDN label-map look
-    background: tuple[int, int, int] = (255, 255, 255)
-    face: bool = True  # draw face points when the backend provides them
-    hands: bool = True
-    supersample: int = 2  # anti-aliasing
-    edn_canvas: bool = False  # EDN's 1920x1080 stroke geometry (for 16:9 footage squashed to 2:1)
-    limb_channels: bool = False  # add one mask channel per limb to the RGB map (stored as .npy)
-
-
-@dataclass
-class LabelParams:
-    backend: Literal["mediapipe", "densepose"] = "mediapipe"
-    videos: dict[str, VideoLabelSource] = field(default_factory=dict)  # per-video backend overrides
-    mediapipe: MediaPipeParams = field(default_factory=MediaPipeParams)
-    densepose: DensePoseParams = field(default_factory=DensePoseParams)
-    tracking: TrackingParams = field(default_factory=TrackingParams)
-    smoothing: SmoothingParams = field(default_factory=SmoothingParams)
-    render: RenderParams = field(default_factory=RenderParams)
-    person_box_margin: float = 0.1  # person box = visible joints + this fraction of the body height
-    contact_sheet_frames: int = 8
-
-
-# --------------------------------------------------------------------------- flow
-@dataclass
-class RaftParams:
-    variant: Literal["large", "small"] = "large"
-    weights: str = "data/06_models/pretrained/raft_large.pth"
-    batch_size: int = 4
-    num_flow_updates: int = 12
-    device: Literal["auto", "cuda", "cpu"] = "auto"
-
-
-@dataclass
-class FlowParams:
-    backend: Literal["dis", "raft"] = "dis"  # dis: classical, offline default; raft: needs weights
-    dis_preset: Literal["ultrafast", "fast", "medium"] = "medium"
-    raft: RaftParams = field(default_factory=RaftParams)
-    chunk: int = 16  # pairs per stored float16 chunk
-    alpha: float = 0.01  # forward-backward consistency: |f + b|^2 < alpha (|f|^2 + |b|^2) + beta
-    beta: float = 0.5
-    preview_pairs: int = 4
-
-    def validate(self) -> None:
-        if self.chunk < 1:
-            raise ValueError("chunk must be >= 1")
-
-
-# --------------------------------------------------------------------------- normalize
-@dataclass
-class NormalizeParams:
-    enabled: bool = True  # false: source label maps are used as they are (no scale/translation fix)
-    median_frac: float = 0.5  # EDN far line: at most this fraction of (close - median) above the median
-    line_tolerance: float = 0.03  # frames "near" a line: ankle within this fraction of the body height
-    close_percentile: float | None = None  # null = the maximum ankle y (EDN); e.g. 98 for robustness
-    p_range: tuple[float, float] = (-0.5, 1.5)  # clip of the position between the far and close lines
-    x_mode: Literal["keep", "recenter"] = "keep"  # recenter: move the source's mean x to the target's
-    median_window: int = 7  # temporal median on the normalized keypoints (EDN: 7)
-    min_frames: int = 10  # frames with both ankles and the head needed to fit a video's lines
-    min_confidence: float = 0.0
-    foot_fallback: bool = True  # use heels/toes when an ankle is missing
-
-    def validate(self) -> None:
-        from v2v_pipeline.pose.video import config_from
-
-        config_from(self)  # PoseNormConfig checks its own values
+# --------------------------------------------------------------------------- library configs
+# The data pipelines' sections are the libraries' own config types (no field-by-field copies):
+# ingest -> v2v_pipeline.video.config, label -> v2v_pipeline.labels.config (its `mediapipe` key is
+# MediaPipeConfig itself), flow -> v2v_pipeline.flow.config, normalize -> v2v_pipeline.pose.video
+# (EDN's PoseNormConfig plus `enabled`). The names below keep the schema readable in one place.
+IngestParams = IngestConfig
+SplitParams = SplitConfig
+LabelParams = LabelConfig
+DensePoseParams = DensePoseConfig
+TrackingParams = TrackingConfig
+SmoothingParams = SmoothingConfig
+RenderParams = RenderConfig
+FlowParams = FlowConfig
+RaftParams = RaftConfig
+NormalizeParams = NormalizeConfig
 
 
 # --------------------------------------------------------------------------- dataset

@@ -162,3 +162,11 @@ def test_letterboxed_small_person_is_found_upright_in_the_picture_box():
     assert (nose[ok, 1] < hip[ok, 1]).all(), "person found upside down"
     assert ((ankle[:, 2] == 0) | (ankle[:, 1] > hip[:, 1])).all()
     assert (kp[kp[..., 2] > 0][:, 0] >= box[0]).all()  # full-frame x coordinates
+
+
+def test_masks_of_frames_without_a_person_are_full_frame_when_cropping():
+    blank = np.zeros((64, 128, 3), np.uint8)  # nobody: every mask is the "no person" mask
+    with MediaPipeBackend(enable_segmentation=True) as be:
+        seq = be.process([blank, blank], keep_masks=True, crop=(32, 0, 96, 64))
+    assert not seq.found.any()
+    assert seq.masks.shape == (2, 64, 128) and seq.masks.max() == 0

@@ -150,3 +150,39 @@ def test_plot_ankle_distributions_draws_a_figure() -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     assert buffer.getvalue()[:4] == b"\x89PNG"
+
+
+def _pipeline_inputs():
+    import pandas as pd
+
+    from v2v_pipeline.labels.video import VideoLabels, frames_table, keypoints_table
+    from v2v_pipeline.video.geometry import VideoGeometry
+
+    _, source, target = source_and_target()
+    n = len(source)
+    kps, frames, index, meta = [], [], [], []
+    for name, role, kp in (("tgt", "target", target), ("src", "source", source)):
+        labels = VideoLabels(name, "test", (1024, 512), kp.astype(np.float32), np.ones(n, bool), np.full(n, "found"))
+        kps.append(keypoints_table(labels, np.arange(n)))
+        frames.append(frames_table(labels, np.arange(n), 0.1))
+        index.append(pd.DataFrame({"video": name, "role": role, "frame": np.arange(n)}))
+        geometry = VideoGeometry.of((1920, 1080), (1024, 512), "stretch")
+        meta.append({"video": name, "role": role, "width": 1920, "height": 1080, **geometry.columns()})
+    return pd.concat(kps), pd.concat(frames), pd.concat(index), pd.DataFrame(meta)
+
+
+def test_normalize_videos_takes_the_recorded_size_and_embeds_its_config():
+    from v2v_pipeline.labels.config import LabelConfig
+    from v2v_pipeline.pose.video import NormalizeConfig, normalize_videos
+
+    keypoints, label_frames, frame_index, meta = _pipeline_inputs()
+    result = normalize_videos(NormalizeConfig(), LabelConfig(), keypoints, label_frames, frame_index, meta)
+    (video,) = result.videos
+    assert video.video == "src" and video.size == (1024, 512) and video.body is not None
+    assert result.fitted["src"]["normalized"] and result.fitted["src"]["ankles_in_target_range"] > 0.9
+    off = normalize_videos(NormalizeConfig(enabled=False), LabelConfig(), keypoints, label_frames, frame_index, meta)
+    assert off.videos[0].body is None and off.fitted["src"] == {"normalized": False,
+                                                               "reason": "disabled (normalize.enabled: false)"}
+    with pytest.raises(ValueError, match="video_metadata has no stored_width.*pipelines=ingest"):
+        normalize_videos(NormalizeConfig(), LabelConfig(), keypoints, label_frames, frame_index,
+                         meta.drop(columns=["stored_width"]))

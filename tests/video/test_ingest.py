@@ -72,3 +72,37 @@ def test_studio_walk_fits_configured_size_without_cutting_the_person():
     inner = out[:, x0 : x0 + w].astype(int)
     assert np.abs(inner - fit_to_size(src, (w, 128), "stretch").astype(int)).mean() < 1.0
     assert expected.shape == (128, 128, 3)
+
+
+def test_probe_records_the_stored_geometry_and_downstream_reads_it(tmp_path):
+    from tests.conftest import make_test_video
+    from v2v_pipeline.video.geometry import GEOMETRY_COLUMNS, target_geometry, video_geometry
+
+    video = make_test_video(tmp_path / "clip.mp4", n_frames=4, size=(96, 64))  # 3:2 into 2:1: pillarbox
+    p = _params(str(video), size=[64, 32], fit="pad")
+    meta = probe_all(p)
+    assert set(GEOMETRY_COLUMNS) <= set(meta.columns)
+    g = video_geometry(meta, "t")
+    assert g == target_geometry(meta)
+    assert (g.source_size, g.size, g.fit) == ((96, 64), (64, 32), "pad")
+    x0, y0, x1, y1 = g.content_box
+    assert (y0, y1) == (0, 32) and x1 - x0 == 48 and x0 == 8  # 96 x 64 scaled by 0.5, centred
+    frame = next(iter_extracted_frames(p, meta, build_frame_index(p, meta)))[1]
+    assert frame.shape == (32, 64, 3) and frame[:, :x0].max() == 0 and frame[:, x0:x1].max() > 0  # what ingest stored
+    assert g.picture_box == g.content_box
+    assert video_geometry(probe_all(_params(str(video), size=[64, 32], fit="crop")), "t").picture_box is None
+    with pytest.raises(ValueError, match="stored_width.*older ingest.*pipelines=ingest"):
+        video_geometry(meta.drop(columns=["stored_width"]), "t")
+    with pytest.raises(ValueError, match="no video 'nope'"):
+        video_geometry(meta, "nope")
+
+
+def test_demo_paths_are_resolved_only_by_the_resolver_given(tmp_path):
+    from v2v_pipeline.demo import resolve_video
+    from v2v_pipeline.video.io import VideoError
+
+    with pytest.raises(VideoError, match="unknown demo video 'demo:dancer'"):
+        resolve_video("demo:dancer", 0)
+    assert resolve_video(str(tmp_path / "a.mp4"), 0) == tmp_path / "a.mp4"
+    with pytest.raises(VideoError, match="does not exist"):  # the library default does not render demo videos
+        probe_all(_params("demo:target"))

@@ -22,7 +22,8 @@ from .sample import (
     write_mp4,
     write_openpose_json,
 )
+from .source import resolve_video
 
 __all__ = ["BODY_25", "DEFAULT_STAGING", "MOTIONS", "Appearance", "Camera", "DancerClip",
            "Staging", "demo_specs", "iter_dancer", "read_openpose_json", "render_dancer",
-           "write_demo_sample", "write_mp4", "write_openpose_json"]
+           "resolve_video", "write_demo_sample", "write_mp4", "write_openpose_json"]

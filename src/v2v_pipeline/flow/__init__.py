@@ -5,9 +5,11 @@ Conventions (``docs/architecture.md``): a flow is ``(H, W, 2)`` float ``(dx, dy)
 marks pixels of frame *i+1*; ``warp_image(frames[i], backward[i])`` ~ ``frames[i+1]``.
 """
 
+from v2v_pipeline.flow.backends import backend_factory, compute_flow_pairs, make_backend
+from v2v_pipeline.flow.base import FlowBackend, check_frames
 from v2v_pipeline.flow.chunks import chunk_flows, float16_max_error, quantize_flow, unchunk_flows
 from v2v_pipeline.flow.consistency import consistency_mask, flow_consistency
-from v2v_pipeline.flow.dis import DISFlow, FlowBackend, compute_flow_pairs, make_backend
+from v2v_pipeline.flow.dis import DISFlow
 from v2v_pipeline.flow.photometric import photometric_error
 from v2v_pipeline.flow.viz import flow_to_color, make_colorwheel
 from v2v_pipeline.flow.warp import warp, warp_image
@@ -15,6 +17,8 @@ from v2v_pipeline.flow.warp import warp, warp_image
 __all__ = [
     "DISFlow",
     "FlowBackend",
+    "backend_factory",
+    "check_frames",
     "chunk_flows",
     "compute_flow_pairs",
     "consistency_mask",

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.optical_flow import raft_large, raft_small
 
-from v2v_pipeline.flow.dis import check_frames
+from v2v_pipeline.flow.base import check_frames
 from v2v_pipeline.runtime import pick_device
 
 RAFT_BUILDERS = {"large": raft_large, "small": raft_small}
@@ -89,7 +89,7 @@ def _pad_amounts(size: int) -> tuple[int, int]:
 
 
 class RAFTFlow:
-    """Batched RAFT inference implementing the :class:`~v2v_pipeline.flow.dis.FlowBackend` protocol.
+    """Batched RAFT inference implementing the :class:`~v2v_pipeline.flow.base.FlowBackend` protocol.
 
     Frames are scaled to ``[-1, 1]`` (torchvision's ``OpticalFlow`` transform), replicate-padded
     (centred) to a multiple of 8 and at least 64 px per side, and the flow is cropped back.
@@ -98,7 +98,7 @@ class RAFTFlow:
 
     Args:
         model: a torchvision RAFT module (see :func:`load_raft`).
-        device: torch device; ``None`` picks ``cuda`` when available, else ``cpu``.
+        device: torch device; ``None`` or ``"auto"`` picks ``cuda`` when available, else ``cpu``.
         batch_size: frame pairs per forward pass.
         num_flow_updates: recurrent refinement iterations (torchvision default 12; the RAFT
             paper evaluates with 32 on Sintel).

@@ -18,7 +18,7 @@ import numpy as np
 
 from v2v_pipeline.flow.chunks import quantize_flow
 from v2v_pipeline.flow.consistency import consistency_mask
-from v2v_pipeline.flow.dis import FlowBackend
+from v2v_pipeline.flow.base import FlowBackend
 from v2v_pipeline.flow.viz import flow_to_color
 from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import Archive, ArchiveWriter

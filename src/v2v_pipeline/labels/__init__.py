@@ -3,6 +3,9 @@
 Plain NumPy / pandas functions (no Kedro). Keypoints are ``(J, 3)`` ``x, y, confidence``
 arrays in pixels (confidence 0 = missing) in OpenPose BODY_25 order (:mod:`.skeleton`).
 
+* :mod:`.video` - whole-video labeling (:func:`~.video.label_videos`), tables, label-map archives
+* :mod:`.backends` - the label backends, one registry behind one protocol
+* :mod:`.config` - :class:`~.config.LabelConfig`, the ``label`` parameter section
 * :mod:`.mediapipe_backend` - MediaPipe Pose/Holistic over RGB frames (+ identity guard)
 * :mod:`.precomputed` - label-map folders and OpenPose JSON files
 * :mod:`.densepose_backend` - DensePose IUV images and label channels (detectron2 optional)

@@ -1,38 +1,34 @@
 """Label whole videos: run a backend per video, clean the keypoints, build the tables, render.
 
-Backends per video (``label.backend`` with per-video overrides in ``label.videos``):
-
-* ``mediapipe`` - MediaPipe Pose + person segmentation on the stored frames (offline default);
-* ``openpose_json`` - a folder of OpenPose ``*_keypoints.json`` files of the *original* video
-  frames; several people per frame are tracked (:func:`~.tracking.track_person`) and the
-  keypoints are mapped into the stored frame geometry;
-* ``label_maps`` - a folder of ready label maps (pix2pixHD / EDN ``train_label`` style),
-  one per original frame, used as they are (no keypoints);
-* ``densepose`` - DensePose IUV label images through detectron2 (optional dependency).
+The backend of each video (``label.backend``, with per-video overrides in ``label.videos``)
+comes from the registry of :mod:`v2v_pipeline.labels.backends`; :func:`label_videos` is the
+whole label pipeline (the Kedro node only parses the parameters and calls it).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 import pandas as pd
 
-from v2v_pipeline.labels.render import face_box, render_pose
+from v2v_pipeline.labels.backends import LabelMaps, PoseMaps, RawLabels, VideoInput, label_backend, render_label
+from v2v_pipeline.labels.config import LabelConfig
+from v2v_pipeline.labels.render import face_box
 from v2v_pipeline.labels.smoothing import clean_sequence
-from v2v_pipeline.labels.tracking import track_person
 from v2v_pipeline.metrics.pose import person_box_from_keypoints
-from v2v_pipeline.params import LabelParams, VideoLabelSource
 from v2v_pipeline.progress import progress
-from v2v_pipeline.schema import BOX_COLUMNS
-from v2v_pipeline.storage import Archive, ArchiveWriter, encode_png, frame_key
-from v2v_pipeline.video.io import content_box, fit_to_size, fit_transform
+from v2v_pipeline.schema import BOX_COLUMNS, target_video
+from v2v_pipeline.storage import Archive, ArchiveWriter, frame_key
+from v2v_pipeline.video.geometry import video_geometry
+
+__all__ = ["BOX_COLUMNS", "LabelMapsContent", "LabelResult", "MasksContent", "VideoLabels", "add_label",
+           "contact_sheet_for", "frames_table", "keypoints_from_table", "keypoints_table", "label_video",
+           "label_videos", "render_label", "split_parts"]
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -48,108 +44,72 @@ class VideoLabels:
     face: np.ndarray | None = None  # (T, 70, 3)
     hands: np.ndarray | None = None  # (T, 2, 21, 3)
     masks: list[bytes] | None = None  # PNG-encoded person masks
-    label_files: list | None = None  # precomputed label maps (paths), label_maps backend
-    iuv: list[bytes] | None = None  # PNG-encoded DensePose IUV images
+    maps: LabelMaps = field(default_factory=PoseMaps)  # how each frame's label map is made
 
     @property
     def usable(self) -> np.ndarray:
         return self.status != "missing"
 
 
-def source_for(p: LabelParams, video: str) -> VideoLabelSource:
-    return p.videos.get(video) or VideoLabelSource(backend=p.backend)
-
-
-def detect_video(p: LabelParams, video: str, frames: Sequence[np.ndarray], index: pd.DataFrame,
-                 meta: pd.Series, fit: str = "pad") -> VideoLabels:
-    """Run the configured backend on one video; ``index`` holds its rows of ``frame_index``,
-    ``meta`` its row of ``video_metadata``, ``fit`` the ingest geometry (to map original-frame inputs)."""
-    src = source_for(p, video)
-    h, w = frames[0].shape[:2]
-    size = (w, h)
-    fps = float(index.fps.iloc[0])
-    face = hands = masks = files = iuv = None
-    if src.backend == "mediapipe":
-        from v2v_pipeline.labels.mediapipe_backend import MediaPipeBackend
-
-        m = p.mediapipe
-        with MediaPipeBackend(model_complexity=m.model_complexity, enable_segmentation=m.segmentation,
-                              min_visibility=m.min_visibility, min_detection_confidence=m.min_detection_confidence,
-                              identity_guard=m.identity_guard, max_jump=m.max_jump, hands=m.hands) as backend:
-            seq = backend.process(progress(frames, desc=f"pose {video}", unit="frame", leave=False),
-                                  keep_masks=m.segmentation, crop=_picture_box(meta, size, fit))
-        raw, detected, hands = seq.keypoints, seq.found, seq.hands
-        if seq.masks is not None:
-            masks = [encode_png(mk) for mk in seq.masks]
-    elif src.backend == "openpose_json":
-        raw, detected, face, hands = _openpose(p, src, index, meta, size, fit)
-    elif src.backend == "label_maps":
-        from v2v_pipeline.labels.precomputed import match_label_files
-
-        all_files = match_label_files(src.path, int(meta.frame_count), src.mapping, src.name_format)
-        files = [all_files[i] for i in index.source_frame.to_numpy()]
-        raw, detected = None, np.ones(len(frames), bool)
-    elif src.backend == "densepose":
-        from v2v_pipeline.labels.densepose_backend import DensePoseBackend
-
-        d = p.densepose
-        backend = DensePoseBackend(d.config_file, d.weights, d.device, d.min_score)
-        images = [backend(f) for f in progress(frames, desc=f"densepose {video}", unit="frame", leave=False)]
-        detected = np.array([img[..., 0].any() for img in images])
-        iuv, raw = [encode_png(img) for img in images], None
-    else:  # pragma: no cover - the parameter schema only allows the names above
-        raise ValueError(f"unknown label backend {src.backend!r}")
-    if raw is None:
-        status = np.where(detected, "found", "missing")
-        return VideoLabels(video, src.backend, size, None, detected, status, label_files=files, iuv=iuv)
-    s = p.smoothing
+def label_video(cfg: LabelConfig, data: VideoInput) -> VideoLabels:
+    """Run the video's backend, then fill short gaps and smooth its keypoints (``label.smoothing``)."""
+    src = cfg.source_for(data.video)
+    raw: RawLabels = label_backend(src.backend)(cfg, src, data)
+    size = data.geometry.size
+    if raw.keypoints is None:
+        status = np.where(raw.detected, "found", "missing")
+        return VideoLabels(data.video, src.backend, size, None, raw.detected, status, maps=raw.maps)
+    s = cfg.smoothing
     extra = dict(s.params)
     if s.method == "one_euro":
-        extra.setdefault("fps", fps)
-    kp, status = clean_sequence(raw, detected, s.max_gap, s.method, **extra)
-    return VideoLabels(video, src.backend, size, kp.astype(np.float32), detected, np.asarray(status), face, hands,
-                       masks)
+        extra.setdefault("fps", float(data.index.fps.iloc[0]))
+    kp, status = clean_sequence(raw.keypoints, raw.detected, s.max_gap, s.method, **extra)
+    return VideoLabels(data.video, src.backend, size, kp.astype(np.float32), raw.detected, np.asarray(status),
+                       raw.face, raw.hands, raw.masks, raw.maps)
 
 
-def _picture_box(meta: pd.Series, size: tuple[int, int], fit: str) -> tuple[int, int, int, int] | None:
-    """The part of the stored frames that holds the video's picture (None: the whole frame)."""
-    try:
-        src = (int(meta.width), int(meta.height))
-    except (AttributeError, TypeError, ValueError):  # no usable size in the metadata
-        return None
-    box = content_box(src, size, fit)
-    return None if box == (0, 0, *size) else box
+@dataclass
+class LabelResult:
+    """The outputs of the label pipeline."""
+
+    keypoints: pd.DataFrame
+    frames: pd.DataFrame
+    label_maps: LabelMapsContent
+    masks: MasksContent
+    metrics: dict[str, float]
+    backends: dict[str, str]  # video -> backend name
+    contact_sheet: np.ndarray
 
 
-def _openpose(p: LabelParams, src: VideoLabelSource, index: pd.DataFrame, meta: pd.Series, size: tuple[int, int],
-              fit: str):
-    """Keypoints from OpenPose JSON files of the original frames, tracked and mapped to the stored geometry."""
-    from v2v_pipeline.labels.precomputed import body_candidates, read_openpose_folder
-
-    people = read_openpose_folder(src.path, int(meta.frame_count))
-    people = [people[i] for i in index.source_frame.to_numpy()]
-    t = p.tracking
-    track = track_person(body_candidates(people), init=t.init, max_jump=t.max_jump, reacquire_after=t.reacquire_after,
-                         image_size=(int(meta.width), int(meta.height)))
-    sx, sy, dx, dy = fit_transform((int(meta.width), int(meta.height)), size, fit)
-
-    def to_frame(kp: np.ndarray) -> np.ndarray:
-        out = kp.astype(np.float32).copy()
-        vis = out[..., 2] > 0
-        out[..., 0] = np.where(vis, out[..., 0] * sx + dx, 0)
-        out[..., 1] = np.where(vis, out[..., 1] * sy + dy, 0)
-        return out
-
-    body = to_frame(track.keypoints)
-    face = hands = None
-    chosen = [ppl[i] if i >= 0 else None for ppl, i in zip(people, track.index)]
-    if any(c is not None and c.face is not None for c in chosen):
-        face = np.stack([to_frame(c.face) if c is not None and c.face is not None else np.zeros((70, 3), np.float32)
-                         for c in chosen])
-    if any(c is not None and c.hands is not None for c in chosen):
-        hands = np.stack([to_frame(c.hands) if c is not None and c.hands is not None
-                          else np.zeros((2, 21, 3), np.float32) for c in chosen])
-    return body, track.found, face, hands
+def label_videos(cfg: LabelConfig, frames: Archive, frame_index: pd.DataFrame,
+                 video_metadata: pd.DataFrame) -> LabelResult:
+    """Label every ingested video (geometry from ``video_metadata``) and build the tables and label maps."""
+    unknown = set(cfg.videos) - set(frame_index.video)
+    if unknown:
+        raise ValueError(f"label.videos names {sorted(unknown)}, which are not ingested videos "
+                         f"({sorted(set(frame_index.video))}); fix conf/base/parameters_label.yml")
+    results, numbers, tables, kps, metrics = [], {}, [], [], {}
+    for video, rows in frame_index.groupby("video", sort=False):
+        video = str(video)
+        meta = video_metadata.loc[video_metadata.video == video].iloc[0]
+        data = VideoInput(video, frames.sequence(video), rows, int(meta.frame_count),
+                          video_geometry(video_metadata, video))
+        labels = label_video(cfg, data)
+        numbers[video] = rows.frame.to_numpy()
+        results.append(labels)
+        tables.append(frames_table(labels, numbers[video], cfg.person_box_margin))
+        kps.append(keypoints_table(labels, numbers[video]))
+        missing = int((labels.status == "missing").sum())
+        interpolated = int((labels.status == "interpolated").sum())
+        metrics[f"label_{video}_frames_without_person"] = missing
+        metrics[f"label_{video}_frames_interpolated"] = interpolated
+        log.info("label '%s' (%s): person in %d of %d frames, %d short gaps interpolated, %d frames flagged "
+                 "without a person (excluded from training)", video, labels.backend, int(labels.detected.sum()),
+                 len(rows), interpolated, missing)
+    content = LabelMapsContent(cfg, results, numbers)
+    sheet = contact_sheet_for(frames, content, target_video(frame_index), cfg.contact_sheet_frames)
+    return LabelResult(pd.concat(kps, ignore_index=True), pd.concat(tables, ignore_index=True), content,
+                       MasksContent(results, numbers), metrics, {v.video: v.backend for v in results}, sheet)
 
 
 def frames_table(labels: VideoLabels, frame_numbers: np.ndarray, margin: float) -> pd.DataFrame:
@@ -227,9 +187,8 @@ def split_parts(kp: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarr
 class LabelMapsContent:
     """Renders (or copies) the label map of every frame of every video into the archive, streaming."""
 
-    def __init__(self, p: LabelParams, videos: list[VideoLabels], frame_numbers: dict[str, np.ndarray],
-                 fit: str = "pad"):
-        self.p, self.videos, self.frame_numbers, self.fit = p, videos, frame_numbers, fit
+    def __init__(self, p: LabelConfig, videos: list[VideoLabels], frame_numbers: dict[str, np.ndarray]):
+        self.p, self.videos, self.frame_numbers = p, videos, frame_numbers
 
     def items(self) -> Iterator[tuple[str, np.ndarray]]:
         for v in self.videos:
@@ -238,22 +197,7 @@ class LabelMapsContent:
                 yield frame_key(v.video, int(numbers[t])), self.render_one(v, t)
 
     def render_one(self, v: VideoLabels, t: int) -> np.ndarray:
-        r = self.p.render
-        if v.label_files is not None:
-            from v2v_pipeline.labels.precomputed import read_label_map
-
-            label = read_label_map(v.label_files[t])
-            if label.ndim == 2:  # an index map: nearest-neighbour resizing, class 0 in the borders
-                index = fit_to_size(label, v.size, self.fit, pad_value=0, interpolation=cv2.INTER_NEAREST)
-                return np.repeat(index[..., None], 3, axis=2)
-            return fit_to_size(label, v.size, self.fit, pad_value=self.p.render.background[0])
-        if v.iuv is not None:
-            from v2v_pipeline.labels.densepose_backend import iuv_to_label
-            from v2v_pipeline.storage import decode_png
-
-            return iuv_to_label(decode_png(v.iuv[t]), mode="iuv")
-        return render_label(v.keypoints[t] if v.usable[t] else np.zeros((25, 3), np.float32),
-                            v.size, r, None if v.face is None else v.face[t], None if v.hands is None else v.hands[t])
+        return v.maps.render(v, t, self.p.render)
 
     def write_to(self, writer: ArchiveWriter) -> None:
         for key, image in self.items():
@@ -266,20 +210,6 @@ def add_label(writer: ArchiveWriter, key: str, label: np.ndarray) -> None:
         writer.add_array(key, label)
     else:
         writer.add_image(key, label)
-
-
-def render_label(body: np.ndarray, size: tuple[int, int], r, face=None, hands=None) -> np.ndarray:
-    """One label map with the configured style (shared by the label and normalize pipelines):
-    ``(H, W, 3)`` RGB, or ``(H, W, 3 + limbs)`` with ``render.limb_channels``."""
-    from v2v_pipeline.labels.render import EDN_CANVAS, render_limb_masks
-
-    rgb = render_pose(body, size, face if r.face else None, hands if r.hands else None, style=r.style,
-                      background=tuple(r.background), canvas_size=EDN_CANVAS if r.edn_canvas else None,
-                      supersample=r.supersample)
-    if not r.limb_channels:
-        return rgb
-    masks = render_limb_masks(body, size, style=r.style, dtype=np.uint8)
-    return np.concatenate([rgb, np.moveaxis(masks, 0, -1)], axis=-1)
 
 
 class MasksContent:

@@ -19,12 +19,20 @@ from v2v_pipeline.labels.video import (
     render_label,
     split_parts,
 )
-from v2v_pipeline.params import LabelParams, NormalizeParams
+from v2v_pipeline.labels.config import LabelConfig
 from v2v_pipeline.pose.normalize import PoseNormConfig, measure_frames, normalize_poses, plot_ankle_distributions
 from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import Archive, ArchiveWriter, frame_key
+from v2v_pipeline.video.geometry import video_geometry
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NormalizeConfig(PoseNormConfig):
+    """The ``normalize`` section: EDN's :class:`PoseNormConfig` plus an off switch."""
+
+    enabled: bool = True  # false: source label maps are used as they are (no scale/translation fix)
 
 
 @dataclass
@@ -46,13 +54,6 @@ class NormalizeResult:
     frames: pd.DataFrame
     plot: np.ndarray
     metrics: dict[str, float] = field(default_factory=dict)
-
-
-def config_from(p: NormalizeParams) -> PoseNormConfig:
-    return PoseNormConfig(median_frac=p.median_frac, line_tolerance=p.line_tolerance,
-                          close_percentile=p.close_percentile, p_range=tuple(p.p_range), x_mode=p.x_mode,
-                          median_window=p.median_window, min_frames=p.min_frames, min_confidence=p.min_confidence,
-                          foot_fallback=p.foot_fallback)
 
 
 def figure_to_image(fig) -> np.ndarray:
@@ -78,20 +79,19 @@ def in_range_fraction(normalized: np.ndarray, target: np.ndarray, tolerance: flo
     return float(np.mean((ny >= ty.min() - tol) & (ny <= ty.max() + tol)))
 
 
-def normalize_videos(p: NormalizeParams, lp: LabelParams, keypoints: pd.DataFrame, label_frames: pd.DataFrame,
-                     frame_index: pd.DataFrame, label_maps: Archive) -> NormalizeResult:
+def normalize_videos(p: NormalizeConfig, lp: LabelConfig, keypoints: pd.DataFrame, label_frames: pd.DataFrame,
+                     frame_index: pd.DataFrame, video_metadata: pd.DataFrame) -> NormalizeResult:
+    """Normalize every source video's keypoints to the target (EDN); the sizes come from ``video_metadata``."""
     target_rows = frame_index[frame_index.role == "target"]
     target = str(target_rows.video.iloc[0])
     tgt_kp = keypoints_from_table(keypoints, target, target_rows.frame.to_numpy())[:, :25]
-    cfg = config_from(p)
     videos, fitted, kp_tables, frame_tables, plots, metrics = [], {}, [], [], [], {}
     for video, rows in frame_index[frame_index.role == "source"].groupby("video", sort=False):
         video = str(video)
         numbers = rows.frame.to_numpy()
         lf = label_frames[label_frames.video == video].set_index("frame").loc[numbers]
         has_kp = (keypoints.video == video).any()
-        first = label_maps.read(frame_key(video, int(numbers[0])))
-        size = (int(first.shape[1]), int(first.shape[0]))
+        size = video_geometry(video_metadata, video).size
         if not has_kp or not p.enabled:
             why = "disabled (normalize.enabled: false)" if has_kp else "its labels have no keypoints"
             log.info("normalize '%s': label maps used as they are (%s)", video, why)
@@ -102,7 +102,7 @@ def normalize_videos(p: NormalizeParams, lp: LabelParams, keypoints: pd.DataFram
         src = keypoints_from_table(keypoints, video, numbers)
         body, face, hands = split_parts(src)
         extra = [x for x in (face, hands.reshape(len(hands), 42, 3) if hands is not None else None) if x is not None]
-        res = normalize_poses(body, tgt_kp, cfg, extra)
+        res = normalize_poses(body, tgt_kp, p, extra)
         nface = res.extra[0] if face is not None else None
         nhands = res.extra[-1].reshape(len(body), 2, 21, 3) if hands is not None else None
         usable = lf["found"].to_numpy(bool)
@@ -144,7 +144,7 @@ def _stack(images: list[np.ndarray]) -> np.ndarray:
 class NormalizedLabelsContent:
     """Renders normalized label maps (or copies the originals where nothing was normalized), streaming."""
 
-    def __init__(self, result: NormalizeResult, lp: LabelParams, label_maps: Archive):
+    def __init__(self, result: NormalizeResult, lp: LabelConfig, label_maps: Archive):
         self.result, self.lp, self.label_maps = result, lp, label_maps
 
     def write_to(self, writer: ArchiveWriter) -> None:

@@ -3,40 +3,33 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from v2v_pipeline.params import IngestParams, SplitParams, VideoSpec
 from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import frame_key
+from v2v_pipeline.video.config import IngestConfig, SplitConfig
+from v2v_pipeline.video.geometry import VideoGeometry
 from v2v_pipeline.video.io import VideoError, fit_to_size, frame_times, iter_frames, probe_video, select_frames
 
 log = logging.getLogger(__name__)
 
-DEMO_SCHEME = "demo:"
-DEMO_DIR = Path("data/01_raw/demo")
+
+def local_path(path: str, seed: int) -> Path:
+    """A video spec's path as a file or folder on this machine (``resolve`` of :func:`probe_all`)."""
+    return Path(path).expanduser()
 
 
-def resolve_path(spec: VideoSpec, seed: int) -> Path:
-    """The file behind a video spec; ``demo:<name>`` renders the built-in synthetic sample on first use."""
-    if not spec.path.startswith(DEMO_SCHEME):
-        return Path(spec.path).expanduser()
-    from v2v_pipeline.demo import write_demo_sample
-
-    which = spec.path[len(DEMO_SCHEME):]
-    if which not in ("target", "source"):
-        raise VideoError(f"unknown demo video {spec.path!r}; use demo:target or demo:source")
-    paths = write_demo_sample(DEMO_DIR / f"seed{seed}", seed=seed)  # cached: renders only the first time
-    return Path(paths[which])
-
-
-def probe_all(p: IngestParams) -> pd.DataFrame:
+def probe_all(p: IngestConfig, resolve: Callable[[str, int], Path] = local_path) -> pd.DataFrame:
+    """One row per video: probe data (original ``width``, ``height``, ...) and the stored geometry
+    (:data:`~v2v_pipeline.video.geometry.GEOMETRY_COLUMNS`). ``resolve(path, demo_seed)`` turns a
+    spec's path into a file (:func:`v2v_pipeline.demo.resolve_video` also renders ``demo:`` videos)."""
     rows = []
     for role, spec in p.videos:
-        path = resolve_path(spec, p.demo_seed)
+        path = resolve(spec.path, p.demo_seed)
         info = probe_video(path).as_dict()
         if info["container"] == "image_folder":
             if not spec.folder_fps:
@@ -46,11 +39,12 @@ def probe_all(p: IngestParams) -> pd.DataFrame:
         log.info("%s video '%s': %s %dx%d, %d frames at %.3f fps (%.1f s), %s",
                  role, spec.name, info["codec"], info["width"], info["height"], info["frame_count"],
                  info["fps"], info["duration"], path)
-        rows.append({"video": spec.name, "role": role, **info})
+        geometry = VideoGeometry.of((info["width"], info["height"]), p.size, p.fit)
+        rows.append({"video": spec.name, "role": role, **info, **geometry.columns()})
     return pd.DataFrame(rows)
 
 
-def split_labels(n: int, split: SplitParams) -> np.ndarray:
+def split_labels(n: int, split: SplitConfig) -> np.ndarray:
     """Time-ordered split of ``n`` frames: train, gap, val, gap, test (never random)."""
     n_test = int(round(n * split.test))
     n_val = int(round(n * split.val))
@@ -69,7 +63,7 @@ def split_labels(n: int, split: SplitParams) -> np.ndarray:
     return labels
 
 
-def build_frame_index(p: IngestParams, metadata: pd.DataFrame) -> pd.DataFrame:
+def build_frame_index(p: IngestConfig, metadata: pd.DataFrame) -> pd.DataFrame:
     """Rows ``video, role, frame, time, source_frame, source_time, split`` for every stored frame."""
     tables = []
     for role, spec in p.videos:
@@ -100,7 +94,7 @@ def build_frame_index(p: IngestParams, metadata: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
-def iter_extracted_frames(p: IngestParams, metadata: pd.DataFrame, index: pd.DataFrame) -> Iterator[tuple[str, np.ndarray]]:
+def iter_extracted_frames(p: IngestConfig, metadata: pd.DataFrame, index: pd.DataFrame) -> Iterator[tuple[str, np.ndarray]]:
     """Decode each video once and yield ``(key, frame)`` at the configured size, in index order."""
     for _, spec in p.videos:
         path = metadata.loc[metadata.video == spec.name, "path"].iloc[0]

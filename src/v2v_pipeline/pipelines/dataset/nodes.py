@@ -10,7 +10,7 @@ import pandas as pd
 from v2v_pipeline.config import parse, to_dict
 from v2v_pipeline.params import DatasetParams
 from v2v_pipeline.schema import target_video
-from v2v_pipeline.storage import Archive, frame_key
+from v2v_pipeline.storage import Archive
 from v2v_pipeline.tracking import as_mlflow_metrics, set_tags
 from v2v_pipeline.training.build import (
     TrainingArchiveContent,
@@ -19,17 +19,16 @@ from v2v_pipeline.training.build import (
     scale_boxes,
     target_frames_table,
 )
+from v2v_pipeline.video.geometry import video_geometry
 
 log = logging.getLogger(__name__)
 
 
-def build_dataset(params: dict[str, Any], frames: Archive, frame_index: pd.DataFrame, label_maps: Archive,
-                  label_frames: pd.DataFrame, flows: Archive):
+def build_dataset(params: dict[str, Any], frames: Archive, frame_index: pd.DataFrame, video_metadata: pd.DataFrame,
+                  label_maps: Archive, label_frames: pd.DataFrame, flows: Archive):
     p = parse(DatasetParams, params, "dataset")
     video = target_video(frame_index)
-    table = target_frames_table(frame_index, label_frames)
-    first = frames.read(frame_key(video, int(table.frame.iloc[0])))
-    table = scale_boxes(table, (first.shape[1], first.shape[0]), p.size)
+    table = scale_boxes(target_frames_table(frame_index, label_frames), video_geometry(video_metadata, video).size, p.size)
     sequences = find_sequences(table, p.sequence_length, p.stride)
     counts = sequences.split.value_counts()
     log.info("dataset: %d frames (%d without a person), sequences of %d: %s", len(table), int((~table.found).sum()),

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pandas as pd
 
 from v2v_pipeline.config import parse
+from v2v_pipeline.demo import resolve_video
 from v2v_pipeline.params import IngestParams
 from v2v_pipeline.storage import FramesContent
 from v2v_pipeline.video.ingest import build_frame_index, iter_extracted_frames, probe_all
 
-log = logging.getLogger(__name__)
-
 
 def probe_videos(params: dict[str, Any]) -> pd.DataFrame:
-    """One row per configured video: role, codec, fps, frame count, size, duration, SHA-256."""
-    return probe_all(parse(IngestParams, params, "ingest"))
+    """One row per configured video: role, codec, fps, frame count, size, duration, SHA-256, stored geometry."""
+    return probe_all(parse(IngestParams, params, "ingest"), resolve=resolve_video)
 
 
 def index_frames(params: dict[str, Any], video_metadata: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pandas as pd
@@ -13,14 +12,13 @@ from v2v_pipeline.pose.video import NormalizedLabelsContent, normalize_videos
 from v2v_pipeline.storage import Archive
 from v2v_pipeline.tracking import as_mlflow_metrics
 
-log = logging.getLogger(__name__)
-
 
 def normalize_sources(params: dict[str, Any], label_params: dict[str, Any], keypoints: pd.DataFrame,
-                      label_frames: pd.DataFrame, frame_index: pd.DataFrame, label_maps: Archive):
+                      label_frames: pd.DataFrame, frame_index: pd.DataFrame, video_metadata: pd.DataFrame,
+                      label_maps: Archive):
     p = parse(NormalizeParams, params, "normalize")
     lp = parse(LabelParams, label_params, "label")
-    result = normalize_videos(p, lp, keypoints, label_frames, frame_index, label_maps)
+    result = normalize_videos(p, lp, keypoints, label_frames, frame_index, video_metadata)
     content = NormalizedLabelsContent(result, lp, label_maps)
     return (result.fitted, result.keypoints, result.frames, content, result.plot,
             as_mlflow_metrics(result.metrics))

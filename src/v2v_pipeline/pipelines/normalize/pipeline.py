@@ -7,7 +7,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(normalize_sources,
-                 ["params:normalize", "params:label", "keypoints", "label_frames", "frame_index", "label_maps"],
+                 ["params:normalize", "params:label", "keypoints", "label_frames", "frame_index", "video_metadata",
+                  "label_maps"],
                  ["normalization", "normalized_keypoints", "normalized_label_frames", "normalized_label_maps",
                   "normalization_plot", "normalization_metrics"], name="normalize_sources"),
         ]
