@@ -31,20 +31,18 @@ class Weights:
     conf_key: str  # the parameter that holds its path
     url: str | None  # where to download it (None: no single file to download)
     export: str | None = None  # shell command that writes it on a machine with internet access
+    note: str | None = None  # anything else worth knowing
 
     def how(self, path: str | Path | None = None) -> str:
         """How to obtain the file and where to put it."""
-        parts = []
-        if self.url:
-            parts.append(f"download {self.url}")
+        get = [f"download {self.url}"] if self.url else []
         if self.export:
-            parts.append(f"on a machine with internet run:\n  {self.export}\n")
+            get.append(f"run:\n  {self.export}\n")
+        then = "then" if self.export and not self.note else ", then"
         where = f"'{path}'" if path is not None else f"data/06_models/pretrained/{self.file}"
-        return (
-            "Pretrained weights cannot be downloaded by this project; "
-            + " or ".join(parts)
-            + f" then copy the file to {where} (or set {self.conf_key} to wherever you put it)."
-        )
+        note = f" {self.note}" if self.note else ""
+        return (f"Nothing is downloaded by this project: on a machine with internet access {' or '.join(get)}"
+                f"{note}{then} copy the file to {where} (or set {self.conf_key} to wherever you put it).")
 
 
 def _tv_export(ctor: str, weights: str, file: str) -> str:
@@ -70,21 +68,21 @@ WEIGHTS: dict[str, Weights] = {w.name: w for w in (
             _tv_export("vgg16", "IMAGENET1K_V1", "vgg16.pth")),
     Weights("lpips_alex_lin", "LPIPS alex lin-layer", "lpips_alex.pth", "evaluate.lpips.lin",
             "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth",
-            "(or copy lpips/weights/v0.1/alex.pth from the 'lpips' pip package)"),
+            note="(the same file is lpips/weights/v0.1/alex.pth in the 'lpips' pip package)"),
     Weights("lpips_vgg_lin", "LPIPS vgg lin-layer", "lpips_vgg.pth", "evaluate.lpips.lin",
             "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/vgg.pth",
-            "(or copy lpips/weights/v0.1/vgg.pth from the 'lpips' pip package)"),
+            note="(the same file is lpips/weights/v0.1/vgg.pth in the 'lpips' pip package)"),
     Weights("fid_inception", "FID-Inception (pytorch-fid's TF-ported Inception-v3)",
             "pt_inception-2015-12-05-6726825d.pth", "evaluate.fid.inception",
             "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
             "pt_inception-2015-12-05-6726825d.pth",
-            "pip download pytorch-fid; python -c \"from pytorch_fid.inception import fid_inception_v3; import torch; "
-            "torch.save(fid_inception_v3().state_dict(), 'pt_inception-2015-12-05-6726825d.pth')\""),
+            note="(the weights of pytorch-fid's release 'fid_weights'; torchvision's ImageNet Inception-v3 is a "
+                 "different network and is refused)"),
     Weights("densepose_r50", "DensePose (densepose_rcnn_R_50_FPN_s1x)", "densepose_rcnn_R_50_FPN_s1x.pkl",
             "label.densepose.weights",
-            "https://dl.fbaipublicfiles.com/densepose/densepose_rcnn_R_50_FPN_s1x/165712039/model_final_162be9.pkl "
-            "(other models: the DensePose model zoo, https://github.com/facebookresearch/detectron2/blob/main/"
-            "projects/DensePose/doc/DENSEPOSE_IUV.md)"),
+            "https://dl.fbaipublicfiles.com/densepose/densepose_rcnn_R_50_FPN_s1x/165712039/model_final_162be9.pkl",
+            note="(other models: the DensePose model zoo, https://github.com/facebookresearch/detectron2/blob/main/"
+                 "projects/DensePose/doc/DENSEPOSE_IUV.md)"),
 )}  # fmt: skip
 
 
