@@ -24,7 +24,7 @@ import pandas as pd
 from v2v_pipeline.labels.render import face_box, render_pose
 from v2v_pipeline.labels.smoothing import clean_sequence
 from v2v_pipeline.labels.tracking import track_person
-from v2v_pipeline.metrics.pose import person_box_from_keypoints
+from v2v_pipeline.boxes import person_box as person_box_from_keypoints
 from v2v_pipeline.params import LabelParams, VideoLabelSource
 from v2v_pipeline.progress import progress
 from v2v_pipeline.schema import BOX_COLUMNS
