@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from v2v_pipeline.boxes import Box, box_from_row
+from v2v_pipeline.boxes import Box, box_from_row  # noqa: F401 - Box re-exported
 from v2v_pipeline.metrics import LPIPS, InceptionFeatureExtractor, PoseDistance
 from v2v_pipeline.metrics import registry as metric_registry
 from v2v_pipeline.metrics.engine import (
@@ -41,8 +41,8 @@ from v2v_pipeline.metrics.engine import (
     PoseEstimator,
     Tof,
     Warping,
-    image_scores,
-    mean_frame,
+    image_scores,  # noqa: F401 - re-exported
+    mean_frame,  # noqa: F401 - re-exported
 )
 from v2v_pipeline.progress import progress
 from v2v_pipeline.schema import frame_member, resize_flow, resize_image, resize_valid

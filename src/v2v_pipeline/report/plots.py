@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # object API: no pyplot state, no backend switch, nothing leaks
+
+from v2v_pipeline.figures import figure_png as _figure_png
 
 _PANELS = (  # (title, [(column, label, style)])
     ("SSIM", [("ssim", "model, frame", "-"), ("ssim_person", "model, person box", "-"),
@@ -80,7 +80,5 @@ def training_curves(history: pd.DataFrame | None) -> Figure:
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
-    """PNG bytes of ``fig``."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    """PNG bytes of ``fig`` at the report's resolution (:func:`v2v_pipeline.figures.figure_png`)."""
+    return _figure_png(fig, dpi)
