@@ -24,6 +24,7 @@ class MetricInfo:
     label: str  # for tables and plots
     per_frame: bool = True  # a column of the per-frame table (else one value for the whole set)
     key: bool = False  # shown by default in ``v2v-runs list`` (as ``eval/<name>[_mean]``)
+    in_table: bool = True  # a row of the report's comparison table
     definition: str = ""
 
     @property
@@ -61,7 +62,8 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
                definition="Frechet distance of FID-Inception pool3 features of generated and real frames"),
     MetricInfo("kid", False, "", "KID", per_frame=False, key=True,
                definition="unbiased MMD^2 of FID-Inception features, cubic polynomial kernel, mean over subsets"),
-    MetricInfo("kid_std", False, "", "KID (std over subsets)", per_frame=False),
+    MetricInfo("kid_std", False, "", "KID (std over subsets)", per_frame=False, in_table=False,
+               definition="standard deviation of the subset values of KID"),
 )}  # fmt: skip
 
 PAIR_METRICS = ("warp_error", "warp_l1_255", "tof")

@@ -294,7 +294,7 @@ def comparison_table(summary: Mapping[str, float], prefix: str = "eval/") -> pd.
     rows = []
     for m in metric_registry.METRICS.values():
         model = summary.get(f"{prefix}{m.summary_key}")
-        if model is None:
+        if model is None or not m.in_table:
             continue
         baseline = summary.get(f"{prefix}baseline_{m.summary_key}")
         real = summary.get(f"{prefix}{m.name}_real_mean", summary.get(f"{prefix}{m.name}_real"))
