@@ -195,3 +195,25 @@ def test_mean_frame_and_comparison_table(dataset):
     assert rows.loc["warping error (Lai et al., [0,1]^2)", "model"] == 0.002
     assert rows.loc["FID", "model"] == 12.0 and rows.loc["FID", "better"] == "lower"
     assert rows.loc["KID", "model"] == 0.01 and rows.loc["SSIM (whole frame)", "better"] == "higher"
+
+
+def test_every_metric_column_and_summary_key_is_in_the_registry(dataset):
+    from v2v_pipeline.metrics import registry
+
+    reference = reference_keypoints(syn.keypoints_table("target", N), "target")
+    result = _run(dataset, models=MetricModels(pose=lambda: _FakePose(reference), inception=_TinyFeatures()),
+                  reference=reference)
+    ids = {"frame", "segment", "time", "pose_joints"}
+    for col in set(result.per_frame.columns) - ids:
+        assert registry.info(col) is not None, col
+    summary = summary_metrics(result)
+    unknown = [k for k in summary if registry.info(k) is None]
+    assert sorted(unknown) == ["eval/frames", "eval/psnr_inf_frames", "eval/segments"]  # counts, not metrics
+    assert {"eval/fid", "eval/kid", "eval/kid_std", "eval/pose_detection_rate", "eval/warp_l1_255_real_mean"} <= set(summary)
+
+
+def test_json_helpers_of_the_evaluate_steps():
+    from v2v_pipeline.report.evaluate import as_float, json_safe
+
+    assert json_safe({"a": [1.0, float("nan")], "b": (float("inf"), "x")}) == {"a": [1.0, "nan"], "b": ["inf", "x"]}
+    assert as_float("nan") != as_float("nan") and as_float("2.5") == 2.5 and math.isnan(as_float(None))
