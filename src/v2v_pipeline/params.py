@@ -269,7 +269,7 @@ class LpipsParams:
 @dataclass
 class FidParams:
     enabled: bool = True
-    inception: str = "data/06_models/pretrained/inception_v3.pth"  # torchvision or pytorch-fid weights
+    inception: str = "data/06_models/pretrained/pt_inception-2015-12-05-6726825d.pth"  # pytorch-fid's FID-Inception
 
 
 @dataclass

@@ -22,12 +22,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from v2v_pipeline.metrics import registry as metric_registry
+
 DEFAULT_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "v2v_pipeline"
-KEY_METRICS = ("eval/ssim_person_mean", "eval/ssim_mean", "eval/psnr_mean", "eval/lpips_mean",
-               "eval/warp_error_mean", "eval/pose_distance_mean", "eval/fid", "eval/baseline_ssim_person_mean")
+KEY_METRICS = metric_registry.key_metrics("eval/")
 MODEL_ARTIFACT = "model/generator.pt"
-_HIGHER_IS_BETTER = ("ssim", "psnr", "detection_rate", "fps", "accuracy")
 
 
 class RunsError(RuntimeError):
@@ -89,8 +89,8 @@ def varying_columns(runs: pd.DataFrame, prefix: str) -> list[str]:
 
 
 def metric_mode(metric: str) -> str:
-    """``max`` for metrics where larger is better (SSIM, PSNR, detection rate, fps), else ``min``."""
-    return "max" if any(k in metric.lower() for k in _HIGHER_IS_BETTER) else "min"
+    """``max`` for metrics where larger is better (SSIM, PSNR, detection rate, fps), else ``min`` (the registry's)."""
+    return metric_registry.direction(metric)
 
 
 def best_run(runs: pd.DataFrame, metric: str, mode: str = "auto") -> pd.Series:

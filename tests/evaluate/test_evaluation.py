@@ -61,10 +61,12 @@ def test_perfect_model_scores_like_the_real_frames(dataset):
     assert math.isnan(df.ssim_person.iloc[-1])  # the last frame has no person box
     # temporal metrics: undefined at each segment start, identical to the real frames' elsewhere
     starts = df.segment.diff().fillna(1) != 0
-    assert df.loc[starts, ["warp_error", "tof"]].isna().all().all()
+    assert df.loc[starts, ["warp_error", "warp_l1_255", "tof"]].isna().all().all()
     pairs = df[~starts]
     np.testing.assert_array_equal(pairs.warp_error, pairs.warp_error_real)
-    assert pairs.warp_error_real.max() < 0.01  # the stored flow is exact for the sliding texture
+    np.testing.assert_array_equal(pairs.warp_l1_255, pairs.warp_l1_255_real)
+    assert pairs.warp_l1_255_real.max() < 0.01  # the stored flow is exact for the sliding texture
+    assert pairs.warp_error_real.max() < 1e-6
     np.testing.assert_allclose(pairs.tof, 0.0, atol=1e-6)
     # the mean training frame is a poor model
     assert (df.baseline_ssim < 0.5).all() and (df.baseline_psnr < 25).all()
@@ -86,7 +88,9 @@ def test_imperfect_model_is_worse_than_the_real_frames(dataset):
     df = _run(dataset, noisy).per_frame
     assert (df.ssim < 0.95).all() and (df.psnr < 30).all() and (df.psnr > 15).all()
     pairs = df.dropna(subset=["warp_error"])
-    assert (pairs.warp_error > pairs.warp_error_real + 5).all()
+    assert (pairs.warp_l1_255 > pairs.warp_l1_255_real + 5).all()
+    # Lai et al.: squared on [0, 1]; noise of +-20 levels flickering in both frames: ~2 * 140 / 255^2
+    assert (pairs.warp_error > pairs.warp_error_real + 2e-3).all() and (pairs.warp_error < 0.02).all()
     # the model still beats the mean frame
     assert (df.ssim > df.baseline_ssim).all()
 
@@ -97,7 +101,8 @@ def test_evaluation_at_a_smaller_model_size_scales_flows_and_boxes(dataset):
     assert reader.image(31).shape == (16, 32, 3) and reader.flow(31)[0, 0, 0] == pytest.approx(-1.0)
     result = evaluate_segments(split_segments(frames), reader.image, reader, frames, box_scale=(0.5, 0.5))
     pairs = result.per_frame.dropna(subset=["warp_error"])
-    assert pairs.warp_error_real.max() < 2  # still aligned after resizing the flow
+    assert pairs.warp_l1_255_real.max() < 2  # still aligned after resizing the flow
+    assert pairs.warp_error_real.max() < 2e-4
     np.testing.assert_allclose(result.per_frame.ssim_person[:-1], 1.0)
 
 
@@ -168,7 +173,10 @@ def test_lpips_and_fid_with_weights_from_files(dataset, tmp_path):
     reader = DatasetReader(archive)
     darker = _run(dataset, lambda f: (reader.image(f) * 0.7).astype(np.uint8), models=models)
     assert (darker.per_frame.lpips > 0).all() and darker.fid > 1
-    assert summary_metrics(darker)["eval/fid"] == darker.fid
+    summary = summary_metrics(darker)
+    assert summary["eval/fid"] == darker.fid and summary["eval/kid"] == darker.kid and darker.kid > 0
+    assert perfect.kid < 0 < darker.kid  # unbiased: identical sets score below 0 (the diagonal is left out)
+    assert any("FID on 9 frames is biased" in n for n in darker.notes)  # 9 frames, 8 features
 
 
 def test_mean_frame_and_comparison_table(dataset):
@@ -177,10 +185,35 @@ def test_mean_frame_and_comparison_table(dataset):
     mean = mean_frame(reader.image, [0, 1, 2, 3], max_frames=10)
     expected = np.mean([reader.image(i).astype(float) for i in range(4)], axis=0).round()
     np.testing.assert_array_equal(mean, expected.astype(np.uint8))
-    table = comparison_table({"eval/ssim_mean": 0.8, "eval/baseline_ssim_mean": 0.3, "eval/warp_error_mean": 4.0,
-                              "eval/warp_error_real_mean": 1.0, "eval/fid": 12.0})
+    table = comparison_table({"eval/ssim_mean": 0.8, "eval/baseline_ssim_mean": 0.3, "eval/warp_l1_255_mean": 4.0,
+                              "eval/warp_l1_255_real_mean": 1.0, "eval/warp_error_mean": 0.002, "eval/fid": 12.0,
+                              "eval/kid": 0.01})
     assert isinstance(table, pd.DataFrame)
     rows = table.set_index("metric")
     assert rows.loc["SSIM (whole frame)", "baseline (mean frame)"] == 0.3
-    assert rows.loc["warping error (0..255)", "real frames (floor)"] == 1.0
+    assert rows.loc["warping error L1 (0..255)", "real frames (floor)"] == 1.0
+    assert rows.loc["warping error (Lai et al., [0,1]^2)", "model"] == 0.002
     assert rows.loc["FID", "model"] == 12.0 and rows.loc["FID", "better"] == "lower"
+    assert rows.loc["KID", "model"] == 0.01 and rows.loc["SSIM (whole frame)", "better"] == "higher"
+
+
+def test_every_metric_column_and_summary_key_is_in_the_registry(dataset):
+    from v2v_pipeline.metrics import registry
+
+    reference = reference_keypoints(syn.keypoints_table("target", N), "target")
+    result = _run(dataset, models=MetricModels(pose=lambda: _FakePose(reference), inception=_TinyFeatures()),
+                  reference=reference)
+    ids = {"frame", "segment", "time", "pose_joints"}
+    for col in set(result.per_frame.columns) - ids:
+        assert registry.info(col) is not None, col
+    summary = summary_metrics(result)
+    unknown = [k for k in summary if registry.info(k) is None]
+    assert sorted(unknown) == ["eval/frames", "eval/psnr_inf_frames", "eval/segments"]  # counts, not metrics
+    assert {"eval/fid", "eval/kid", "eval/kid_std", "eval/pose_detection_rate", "eval/warp_l1_255_real_mean"} <= set(summary)
+
+
+def test_json_helpers_of_the_evaluate_steps():
+    from v2v_pipeline.report.evaluate import as_float, json_safe
+
+    assert json_safe({"a": [1.0, float("nan")], "b": (float("inf"), "x")}) == {"a": [1.0, "nan"], "b": ["inf", "x"]}
+    assert as_float("nan") != as_float("nan") and as_float("2.5") == 2.5 and math.isnan(as_float(None))

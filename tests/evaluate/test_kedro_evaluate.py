@@ -52,11 +52,12 @@ def test_evaluate_end_to_end_without_pretrained_weights(kedro_project):
     df = pd.read_parquet(_newest(root, "data/08_reporting/evaluation_per_frame.parquet/*/*.parquet"))
     assert df.frame.tolist() == [30, 31, 32, 33, 34, 36, 37, 38, 39]  # the test split, with its gap
     for col in ("ssim", "psnr", "ssim_person", "psnr_person", "baseline_ssim", "baseline_ssim_person",
-                "warp_error", "warp_error_real", "tof", "pose_distance"):
+                "warp_error", "warp_error_real", "warp_l1_255", "warp_l1_255_real", "tof", "pose_distance"):
         assert col in df, col
     assert "lpips" not in df  # no weights: skipped, not faked
     assert df.ssim.between(-1, 1).all() and (df.psnr > 0).all()
-    assert df.warp_error_real.max() < 0.01 and (df.dropna(subset=["warp_error"]).warp_error > 1).all()
+    assert df.warp_l1_255_real.max() < 0.01 and (df.dropna(subset=["warp_l1_255"]).warp_l1_255 > 1).all()
+    assert df.warp_error_real.max() < 1e-6 and (df.dropna(subset=["warp_error"]).warp_error > 1e-4).all()
     summary = json.loads(_newest(root, "data/08_reporting/evaluation_summary.json/*/*.json").read_text())
     assert any(n.startswith("LPIPS skipped") for n in summary["notes"])
     assert summary["metric_status"]["fid"].startswith("skipped")
@@ -107,18 +108,18 @@ def test_report_covers_training_history_and_the_newest_transfer(kedro_project, t
     assert "No transfer video yet" not in html and "no training history" not in html
     stored = Archive(_newest(root, "data/07_model_output/evaluation_frames.zip/*/*.zip")).read("meta")
     assert stored["training_history"]["step"] == [h["step"] for h in history]
-    assert "FID skipped" in html and "pose distance skipped" in html
+    assert "FID and KID skipped" in html and "pose distance skipped" in html
 
 
 def test_metric_networks_load_from_files_or_are_skipped_with_a_reason(tmp_path):
     from v2v_pipeline.metrics import InceptionFeatureExtractor
-    from v2v_pipeline.pipelines.evaluate.nodes import _metric_models
+    from v2v_pipeline.report.evaluate import load_metric_models
 
-    torch.save(InceptionFeatureExtractor().blocks.state_dict(), tmp_path / "inception.pth")
+    torch.save(InceptionFeatureExtractor().state_dict(), tmp_path / "inception.pth")
     p = parse(EvaluateParams, {"fid": {"inception": str(tmp_path / "inception.pth")},
                                "lpips": {"backbone": str(tmp_path / "none.pth")}, "pose": {"enabled": False}},
               "evaluate")
-    models, status = _metric_models(p, torch.device("cpu"))
+    models, status = load_metric_models(p, torch.device("cpu"))
     assert isinstance(models.inception, InceptionFeatureExtractor) and status["fid"] == "computed"
     assert models.lpips is None and "none.pth" in status["lpips"] and status["pose"] == "skipped: disabled"
     assert any("LPIPS skipped" in n for n in models.notes)

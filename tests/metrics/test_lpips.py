@@ -131,3 +131,22 @@ def test_lpips_on_cuda_matches_cpu(tmp_path):
     rng = np.random.default_rng(0)
     a, b = (rng.integers(0, 256, (64, 64, 3), dtype=np.uint8) for _ in range(2))
     assert gpu.distance(a, b) == pytest.approx(cpu.distance(a, b), rel=2e-2)  # convs may run in TF32
+
+
+def test_bit_exact_with_the_official_lpips_package(tmp_path):
+    """Against richzhang/PerceptualSimilarity's own ``lpips.LPIPS`` (the package ships the real v0.1 lin
+    layers; the AlexNet backbone is random, ``pnet_rand``): same weights file -> identical numbers."""
+    lpips = pytest.importorskip("lpips", reason="the reference implementation (pip install lpips==0.1.4)")
+    torch.manual_seed(0)
+    official = lpips.LPIPS(net="alex", version="0.1", pnet_rand=True, verbose=False).eval()
+    torch.save(official.state_dict(), tmp_path / "official.pth")  # net.sliceK.N.* and lin{k}.model.1.weight
+    ours = load_lpips(tmp_path / "official.pth", tmp_path / "official.pth", net="alex")
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (2, 64, 96, 3), dtype=np.uint8)
+    b = np.clip(a + rng.normal(0, 30, a.shape), 0, 255).astype(np.uint8)
+    x, y = images_to_tensor(a), images_to_tensor(b)
+    with torch.no_grad():
+        want = official(x, y).flatten()
+        got = ours(x, y)
+    assert want.min() > 0
+    assert torch.equal(got, want), (got, want)

@@ -8,6 +8,7 @@ import numpy as np
 from kedro.io import DatasetError
 
 from v2v_pipeline.datasets.base import VersionedFileDataset
+from v2v_pipeline.figures import figure_png
 from v2v_pipeline.storage import decode_png, encode_png, write_bytes_atomic
 
 
@@ -20,14 +21,7 @@ class ImageDataset(VersionedFileDataset):
 
     def save(self, data: Any) -> None:
         if hasattr(data, "savefig"):  # a matplotlib figure
-            import io
-
-            import matplotlib.pyplot as plt
-
-            buf = io.BytesIO()
-            data.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-            plt.close(data)
-            write_bytes_atomic(self.save_path, buf.getvalue())
+            write_bytes_atomic(self.save_path, figure_png(data, dpi=100, close=True))
             return
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
             raise DatasetError(

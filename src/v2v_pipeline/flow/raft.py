@@ -20,15 +20,13 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.optical_flow import raft_large, raft_small
 
+from v2v_pipeline import weights
 from v2v_pipeline.flow.base import check_frames
 from v2v_pipeline.runtime import pick_device
 
 RAFT_BUILDERS = {"large": raft_large, "small": raft_small}
 RAFT_WEIGHTS_ENUMS = {"large": "Raft_Large_Weights.C_T_SKHT_V2", "small": "Raft_Small_Weights.C_T_V2"}
-RAFT_WEIGHTS_URLS = {
-    "large": "https://download.pytorch.org/models/raft_large_C_T_SKHT_V2-ff5fadd5.pth",
-    "small": "https://download.pytorch.org/models/raft_small_C_T_V2-01064c6d.pth",
-}
+RAFT_WEIGHTS_URLS = {v: weights.get(f"raft_{v}").url for v in RAFT_BUILDERS}
 MIN_SIDE = 128  # torchvision: the correlation pyramid needs feature maps >= 16 px (1/8 scale)
 
 
@@ -39,15 +37,7 @@ def _check_variant(variant: str) -> None:
 
 def missing_weights_message(path: Path, variant: str) -> str:
     """Explain how to obtain the RAFT state dict expected at ``path``."""
-    enum = RAFT_WEIGHTS_ENUMS[variant]
-    return (
-        f"RAFT ({variant}) weights not found at {path}. Nothing is downloaded by this project; "
-        "on a machine with internet access export the torchvision state dict with\n"
-        f'  python -c "import torch, torchvision; torch.save(torchvision.models.optical_flow.'
-        f"raft_{variant}(weights='{enum}').state_dict(), 'raft_{variant}.pth')\"\n"
-        f"or download {RAFT_WEIGHTS_URLS[variant]} (a plain state dict), then copy the file to "
-        f"{path} (or point the flow parameters at wherever you put it)."
-    )
+    return weights.missing_message(f"raft_{variant}", path)
 
 
 def load_raft(weights_path: str | Path, variant: str = "large") -> nn.Module:
@@ -59,11 +49,7 @@ def load_raft(weights_path: str | Path, variant: str = "large") -> nn.Module:
     """
     _check_variant(variant)
     path = Path(weights_path)
-    if not path.is_file():
-        raise FileNotFoundError(missing_weights_message(path, variant))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} holds a {type(state).__name__}, expected a RAFT state dict")
+    state = weights.load_state_dict(f"raft_{variant}", path)
     model = RAFT_BUILDERS[variant](weights=None, progress=False)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     got = {k: tuple(getattr(v, "shape", ())) for k, v in state.items()}

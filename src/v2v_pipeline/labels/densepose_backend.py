@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from v2v_pipeline import weights as weights_registry
+
 NUM_PARTS = 24
 INSTALL_HINT = (
     "DensePose needs detectron2 and its DensePose project:\n"
@@ -23,13 +25,7 @@ INSTALL_HINT = (
     "(see https://github.com/facebookresearch/detectron2/tree/main/projects/DensePose). The model "
     "config and weights paths come from the labeling config (densepose.config / densepose.weights)."
 )
-WEIGHTS_HINT = (
-    "download the weights of the chosen model from the DensePose model zoo "
-    "(https://github.com/facebookresearch/detectron2/blob/main/projects/DensePose/doc/DENSEPOSE_IUV.md), "
-    "e.g. densepose_rcnn_R_50_FPN_s1x: "
-    "https://dl.fbaipublicfiles.com/densepose/densepose_rcnn_R_50_FPN_s1x/165712039/model_final_162be9.pkl, "
-    "and set densepose.weights to the file"
-)
+WEIGHTS_HINT = weights_registry.get("densepose_r50").how()
 
 
 def _check_iuv(iuv: np.ndarray) -> np.ndarray:
@@ -152,7 +148,7 @@ class DensePoseBackend:
     ) -> None:
         weights, config_file = Path(weights), Path(config_file)
         if not weights.is_file():
-            raise FileNotFoundError(f"DensePose weights file {weights} not found: {WEIGHTS_HINT}")
+            raise FileNotFoundError(weights_registry.missing_message("densepose_r50", weights))
         if not config_file.is_file():
             raise FileNotFoundError(
                 f"DensePose config {config_file} not found; it is in detectron2's projects/DensePose/configs/"

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from v2v_pipeline.boxes import square_box
+
 from . import skeleton as sk
 
 Size = tuple[int, int]  # (width, height), as everywhere in the project config
@@ -311,11 +313,7 @@ def face_box(
     else:
         head = kp[[j for j in _HEAD if ok[j]], :2]
         side = head_factor * float((head.max(0) - head.min(0)).max())
-    w, h = int(image_size[0]), int(image_size[1])
-    side = int(round(min(max(side, min_size), w, h)))
-    x0 = int(np.clip(round(center[0] - side / 2), 0, w - side))
-    y0 = int(np.clip(round(center[1] - side / 2), 0, h - side))
-    return x0, y0, x0 + side, y0 + side
+    return square_box(center, side, image_size, min_size)
 
 
 def overlay(frame: np.ndarray, label: np.ndarray, background: Color = WHITE, alpha: float = 1.0) -> np.ndarray:

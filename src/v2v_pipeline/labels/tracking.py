@@ -13,16 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from v2v_pipeline.boxes import keypoint_extent
+
 Candidates = np.ndarray | Sequence[np.ndarray]  # (P, J, 3) or a list of (J, 3)
 
 
 def person_box(kp: np.ndarray) -> tuple[float, float, float, float] | None:
     """``(x0, y0, x1, y1)`` around the visible joints, or None if none is visible."""
-    ok = kp[:, 2] > 0
-    if not ok.any():
-        return None
-    xy = kp[ok, :2]
-    return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
+    return keypoint_extent(kp)
 
 
 def person_size(kp: np.ndarray, minimum: float = 1.0) -> float:

@@ -18,7 +18,7 @@ from v2v_pipeline.labels.backends import LabelMaps, PoseMaps, RawLabels, VideoIn
 from v2v_pipeline.labels.config import LabelConfig
 from v2v_pipeline.labels.render import face_box
 from v2v_pipeline.labels.smoothing import clean_sequence
-from v2v_pipeline.metrics.pose import person_box_from_keypoints
+from v2v_pipeline.boxes import person_box as person_box_from_keypoints
 from v2v_pipeline.progress import progress
 from v2v_pipeline.schema import BOX_COLUMNS, target_video
 from v2v_pipeline.storage import Archive, ArchiveWriter, frame_key

@@ -1,85 +1,59 @@
-"""Fréchet Inception Distance (Heusel et al. 2017).
+"""Fréchet Inception Distance (Heusel et al. 2017) and Kernel Inception Distance (Bińkowski et al. 2018).
 
-Features are the 2048-d "pool3" activations (global average pool after ``Mixed_7c``) of a
-torchvision ``inception_v3`` built with ``weights=None`` and ``transform_input=False``,
-loaded from a caller-given state dict. Images go in as RGB in [-1, 1] and are resized to
-299x299 bilinearly (``align_corners=False``), as pytorch-fid does.
+Features are the 2048-d pool3 activations of the standard FID-Inception network
+(:class:`~v2v_pipeline.metrics.inception.FIDInceptionV3`, TensorFlow's Inception graph as
+ported by pytorch-fid), loaded from ``pt_inception-2015-12-05-6726825d.pth``. Images go in as
+RGB in [-1, 1] and are resized to 299x299 bilinearly, as pytorch-fid does, so with that
+weights file our FID is the FID papers report (up to the image resizing done before it).
 
-Honest caveat: published FID numbers use the TensorFlow Inception graph, which
-pytorch-fid reproduces with its own port (``FIDInceptionA/C/E`` blocks: average pools
-that exclude padding, a max pool in the last block) and its own weights file
-``pt_inception-2015-12-05-6726825d.pth``. This extractor uses torchvision's blocks
-unchanged. It loads either weights file (``fc``/``AuxLogits`` keys are ignored), but its
-values are **not** comparable with published FIDs; use them to compare our own models
-with each other under one fixed weights file.
+FID is biased for small sample sizes: with N images the covariance has rank at most N - 1
+(below the 2048 feature dimensions unless N > 2048), and its expected value falls as N grows.
+KID (unbiased MMD with the cubic polynomial kernel) has no such bias and is reported next to
+it; :func:`fid_sample_warning` says when N is too small for FID.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
 from scipy import linalg
-from torch import nn
 
-from ._weights import load_state_dict_file, load_strict
+from v2v_pipeline import weights
+
 from .image import images_to_tensor
+from .inception import FIDInceptionV3
 
 log = logging.getLogger(__name__)
 
-_BLOCKS = (
-    "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1",
-    "Conv2d_4a_3x3", "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b",
-    "Mixed_6c", "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c", "avgpool",
-)  # fmt: skip
-_HOW = (
-    "Download torchvision's Inception-v3 weights from "
-    "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth (or, on a machine "
-    "with internet: python -c \"import torch, torchvision; torch.save(torchvision.models."
-    "inception_v3(weights='IMAGENET1K_V1').state_dict(), 'inception_v3.pth')\"), or "
-    "pytorch-fid's https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-    "pt_inception-2015-12-05-6726825d.pth."
-)
+FID_MIN_SAMPLES = 2048
+"""Below this many images per set FID is strongly biased (pytorch-fid's advice: at least 2048, the feature size)."""
 
 
-class InceptionFeatureExtractor(nn.Module):
-    """Inception-v3 pool3 features: ``forward(x)`` on ``(N, 3, H, W)`` in [-1, 1] -> ``(N, 2048)``.
+class InceptionFeatureExtractor(FIDInceptionV3):
+    """FID-Inception pool3 features with file loading and batched extraction from uint8 images.
 
     Build with :meth:`from_file`; the bare constructor has random weights.
     """
 
-    dims = 2048
-
-    def __init__(self) -> None:
-        super().__init__()
-        net = torchvision.models.inception_v3(
-            weights=None, aux_logits=False, transform_input=False, init_weights=False
-        )
-        self.blocks = nn.Sequential(OrderedDict((name, getattr(net, name)) for name in _BLOCKS))
-        self.requires_grad_(False)
-        self.eval()
-
     @classmethod
     def from_file(cls, path: str | Path, device: torch.device | str = "cpu") -> InceptionFeatureExtractor:
-        """Load torchvision or pytorch-fid Inception-v3 weights (classifier and aux head ignored)."""
-        state = load_state_dict_file(path, what="Inception-v3", how=_HOW)
+        """Load ``pt_inception-2015-12-05-6726825d.pth`` (its ``fc`` classifier is ignored)."""
+        state = weights.load_state_dict("fid_inception", path)
+        fc = state.get("fc.weight")
+        if fc is not None and fc.shape[0] == 1000:
+            raise ValueError(
+                f"'{path}' holds torchvision's ImageNet Inception-v3 (a 1000-class classifier), not the "
+                "FID-Inception network (1008 classes): its FIDs are not comparable with published ones. "
+                + weights.get("fid_inception").how(path))
         state = {k: v for k, v in state.items() if not k.startswith(("fc.", "AuxLogits."))}
         model = cls()
-        load_strict(model.blocks, state, what="Inception-v3", path=path, how=_HOW)
+        weights.load_strict(model, state, "fid_inception", path)
         return model.to(device)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"InceptionFeatureExtractor: expected (N, 3, H, W) input, got {tuple(x.shape)}")
-        if x.shape[-2:] != (299, 299):
-            x = nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        return self.blocks(x).flatten(1)
 
     @torch.no_grad()
     def extract(self, images: Iterable[np.ndarray], batch_size: int = 16) -> np.ndarray:
@@ -102,7 +76,7 @@ def load_inception_or_none(
 ) -> InceptionFeatureExtractor | None:
     """:meth:`InceptionFeatureExtractor.from_file`, or ``None`` with a logged reason."""
     if path is None:
-        log.warning("FID skipped: no Inception-v3 weight path configured.")
+        log.warning("FID skipped: %s", weights.missing_message("fid_inception", None))
         return None
     try:
         return InceptionFeatureExtractor.from_file(path, device)
@@ -158,3 +132,47 @@ def frechet_distance(
 def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
     """FID between two feature sets ``(M1, D)`` and ``(M2, D)``."""
     return frechet_distance(*activation_statistics(features1), *activation_statistics(features2))
+
+
+def fid_sample_warning(n: int, dims: int = InceptionFeatureExtractor.dims) -> str | None:
+    """A warning when ``n`` images per set are too few for a meaningful FID, else ``None``."""
+    if n >= FID_MIN_SAMPLES and n > dims:
+        return None
+    rank = f"; the {dims}x{dims} covariance has rank at most {n - 1}" if n <= dims else ""
+    return (f"FID on {n} frames is biased (it falls as the number of frames grows){rank}: compare FIDs only "
+            f"between runs on the same frames, quote KID, and use at least {max(FID_MIN_SAMPLES, dims + 1)} frames "
+            "for a FID comparable with published ones")
+
+
+def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """KID's kernel ``k(x, y) = (x . y / d + 1) ** 3`` between the rows of ``x`` ``(n, d)`` and ``y`` ``(m, d)``."""
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
+def kid_from_features(features1: np.ndarray, features2: np.ndarray, subsets: int = 100, subset_size: int = 1000,
+                      seed: int = 0) -> tuple[float, float]:
+    """KID: mean and standard deviation over random subsets of the unbiased MMD^2 (polynomial kernel).
+
+    Each of ``subsets`` draws ``m = min(subset_size, M1, M2)`` rows of each set without
+    replacement and computes ``mean_{i!=j} k(x_i, x_j) + mean_{i!=j} k(y_i, y_j) -
+    2 mean_{i,j} k(x_i, y_j)`` (as torch-fidelity, clean-fid and the KID paper). Unbiased for
+    any ``m >= 2``. When both sets have ``m`` rows one subset (both whole sets) is used. The sampling is seeded (``seed``) so results are reproducible.
+    """
+    x, y = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
+        raise ValueError(f"kid_from_features needs two (M >= 2, D) arrays with the same D, got {x.shape} and {y.shape}")
+    if subsets < 1 or subset_size < 2:
+        raise ValueError(f"kid_from_features: subsets must be >= 1 and subset_size >= 2, got {subsets}, {subset_size}")
+    m = min(subset_size, len(x), len(y))
+    if m == len(x) == len(y):
+        subsets = 1  # every subset is the whole of both sets: one value, std 0
+    rng = np.random.default_rng(seed)
+    values = np.empty(subsets)
+    for s in range(subsets):
+        a = x[rng.choice(len(x), m, replace=False)]
+        b = y[rng.choice(len(y), m, replace=False)]
+        kxx, kyy, kxy = polynomial_kernel(a, a), polynomial_kernel(b, b), polynomial_kernel(a, b)
+        off = m * (m - 1)
+        values[s] = ((kxx.sum() - np.trace(kxx)) / off + (kyy.sum() - np.trace(kyy)) / off
+                     - 2 * kxy.sum() / (m * m))
+    return float(values.mean()), float(values.std())

@@ -21,8 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-Box = tuple[int, int, int, int]
-"""``(x0, y0, x1, y1)`` in pixels, ends exclusive: the region ``img[y0:y1, x0:x1]``."""
+from v2v_pipeline.boxes import Box, clip_box  # Box: (x0, y0, x1, y1), ends exclusive
 
 WIN_SIZE = 11
 SIGMA = 1.5
@@ -146,12 +145,6 @@ def _check_mask(mask: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray |
     return mask.astype(bool)
 
 
-def _clip_box(box: Box, shape: tuple[int, ...]) -> Box:
-    h, w = shape[:2]
-    x0, y0, x1, y1 = (int(v) for v in box)
-    return max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-
-
 def ssim_map(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> np.ndarray:
     """Channel-averaged SSIM map ``(H, W)`` (float64) of two images ``(H, W[, C])``.
 
@@ -199,7 +192,7 @@ def ssim(
     a, b = _check_pair(a, b)
     mask = _check_mask(mask, a.shape)
     if box is not None:
-        x0, y0, x1, y1 = _clip_box(box, a.shape)
+        x0, y0, x1, y1 = clip_box(box, (a.shape[1], a.shape[0]))
         if min(x1 - x0, y1 - y0) < WIN_SIZE:
             return float("nan")
         a, b = a[y0:y1, x0:x1], b[y0:y1, x0:x1]

@@ -31,48 +31,28 @@ import torch
 import torchvision
 from torch import nn
 
-from ._weights import load_state_dict_file, load_strict
+from v2v_pipeline import weights
+
 from .image import images_to_tensor
 
 log = logging.getLogger(__name__)
 
-_LIN_URL = "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/{net}.pth"
-
-
 # name -> (torchvision constructor, exclusive end of each of the 5 slices of ``.features``,
-#          channels of each slice's output, torchvision ImageNet weights URL)
-_BACKBONES: dict[str, tuple[Callable[..., nn.Module], tuple[int, ...], tuple[int, ...], str]] = {
+#          channels of each slice's output); the weights files are in v2v_pipeline.weights
+_BACKBONES: dict[str, tuple[Callable[..., nn.Module], tuple[int, ...], tuple[int, ...]]] = {
     # AlexNet: relu1 | pool conv2 relu2 | pool conv3 relu3 | conv4 relu4 | conv5 relu5
     "alex": (
         torchvision.models.alexnet,
         (2, 5, 8, 10, 12),
         (64, 192, 384, 256, 256),
-        "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
     ),
     # VGG16: relu1_2 | relu2_2 | relu3_3 | relu4_3 | relu5_3
     "vgg": (
         torchvision.models.vgg16,
         (4, 9, 16, 23, 30),
         (64, 128, 256, 512, 512),
-        "https://download.pytorch.org/models/vgg16-397923af.pth",
     ),
 }
-
-
-def _how_backbone(net: str, path: str | Path) -> str:
-    ctor, _, _, url = _BACKBONES[net]
-    return (
-        f"Download the torchvision ImageNet weights from {url} or, on a machine with internet, run "
-        f"python -c \"import torch, torchvision; torch.save(torchvision.models.{ctor.__name__}"
-        f"(weights='IMAGENET1K_V1').state_dict(), '{Path(path).name}')\", then copy the file to '{path}'."
-    )
-
-
-def _how_lin(net: str) -> str:
-    return (
-        f"Download the LPIPS v0.1 linear-layer weights from {_LIN_URL.format(net=net)} "
-        f"(also shipped in the 'lpips' pip package as lpips/weights/v0.1/{net}.pth)."
-    )
 
 
 def normalize_channels(feat: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
@@ -106,7 +86,7 @@ class LPIPS(nn.Module):
         super().__init__()
         if net not in _BACKBONES:
             raise ValueError(f"LPIPS backbone must be one of {sorted(_BACKBONES)}, got {net!r}")
-        ctor, ends, chans, _ = _BACKBONES[net]
+        ctor, ends, chans = _BACKBONES[net]
         self.net = net
         self.ends = ends
         with torch.device("meta"):  # skip allocating/initialising the unused classifier
@@ -150,25 +130,25 @@ class LPIPS(nn.Module):
     # -- loading ---------------------------------------------------------------------
     def load_backbone(self, path: str | Path) -> None:
         """Load backbone weights (torchvision, ``.features``-only or official LPIPS layout)."""
-        how = _how_backbone(self.net, path)
-        state = load_state_dict_file(path, what=f"LPIPS {self.net} backbone", how=how)
+        name = f"lpips_{self.net}_backbone"
+        state = weights.load_state_dict(name, path)
         feats: dict[str, torch.Tensor] = {}
         for key, value in state.items():
             m = re.fullmatch(r"(?:features\.|net\.slice\d+\.)?(\d+)\.(weight|bias)", key)
             if m and int(m.group(1)) < self.ends[-1]:
                 feats[f"{m.group(1)}.{m.group(2)}"] = value
-        load_strict(self.features, feats, what=f"torchvision {self.net} .features", path=path, how=how)
+        weights.load_strict(self.features, feats, name, path, what=f"torchvision {self.net} .features")
 
     def load_lins(self, path: str | Path) -> None:
         """Load the five learned 1x1 layer weights (official ``lin{k}.model.1.weight`` layout)."""
-        how = _how_lin(self.net)
-        state = load_state_dict_file(path, what=f"LPIPS {self.net} lin-layer", how=how)
+        name = f"lpips_{self.net}_lin"
+        state = weights.load_state_dict(name, path)
         lins: dict[str, torch.Tensor] = {}
         for key, value in state.items():
             m = re.search(r"(?:^|\.)lins?\.?(\d+)(?:\.model\.\d+)?\.weight$", key)
             if m:
                 lins[f"{m.group(1)}.weight"] = value
-        load_strict(self.lins, lins, what=f"LPIPS {self.net} lin layers", path=path, how=how)
+        weights.load_strict(self.lins, lins, name, path, what=f"LPIPS {self.net} lin layers")
 
 
 def load_lpips(

@@ -1,4 +1,4 @@
-"""Temporal-coherence metrics: flow warping error and TecoGAN's tOF."""
+"""Temporal-coherence metrics: the flow warping error (Lai et al. 2018 and an L1 variant) and TecoGAN's tOF."""
 
 from __future__ import annotations
 
@@ -26,33 +26,24 @@ def _nanmean(values: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else float("nan")
 
 
-def warping_error(
-    frames: Sequence[np.ndarray],
-    flows_backward: Sequence[np.ndarray],
-    valid_masks: Sequence[np.ndarray] | None = None,
-) -> SequenceScore:
-    """Mean absolute difference between frame ``t`` and frame ``t-1`` warped onto it.
-
-    ``frames``: T images ``(H, W[, C])`` (uint8 RGB or float); ``flows_backward[i]``:
-    ``(H, W, 2)`` flow from frame ``i+1`` to frame ``i`` (project convention), so
-    ``warp_image(frames[i], flows_backward[i])`` aligns frame ``i`` with frame ``i+1``;
-    ``valid_masks[i]``: bool ``(H, W)`` non-occluded pixels of frame ``i+1`` (all pixels if
-    ``None``). Pair ``i``'s value is the mean over valid pixels and channels of
-    ``|warped - frames[i+1]|`` in the images' intensity units (0..255 for uint8); ``nan`` if
-    no pixel is valid. Warping uses bilinear sampling with replicated borders.
-    """
+def _check_pairs(name: str, frames: Sequence, flows_backward: Sequence, valid_masks: Sequence | None) -> int:
     n_pairs = len(frames) - 1
     if n_pairs < 1 or len(flows_backward) != n_pairs:
         raise ValueError(
-            f"warping_error: need T >= 2 frames and T-1 flows, got {len(frames)} frames and {len(flows_backward)} flows"
+            f"{name}: need T >= 2 frames and T-1 flows, got {len(frames)} frames and {len(flows_backward)} flows"
         )
     if valid_masks is not None and len(valid_masks) != n_pairs:
-        raise ValueError(f"warping_error: need {n_pairs} valid masks, got {len(valid_masks)}")
+        raise ValueError(f"{name}: need {n_pairs} valid masks, got {len(valid_masks)}")
+    return n_pairs
+
+
+def _warp_pairs(name: str, frames, flows_backward, valid_masks, scale: float, power: int) -> SequenceScore:
+    n_pairs = _check_pairs(name, frames, flows_backward, valid_masks)
     values = np.empty(n_pairs)
     for i in range(n_pairs):
-        prev = np.asarray(frames[i], dtype=np.float32)
-        cur = np.asarray(frames[i + 1], dtype=np.float32)
-        err = np.abs(warp_image(prev, np.asarray(flows_backward[i], dtype=np.float32)) - cur)
+        prev = np.asarray(frames[i], dtype=np.float32) / scale
+        cur = np.asarray(frames[i + 1], dtype=np.float32) / scale
+        err = np.abs(warp_image(prev, np.asarray(flows_backward[i], dtype=np.float32)) - cur) ** power
         if err.ndim == 3:
             err = err.mean(axis=-1)
         if valid_masks is None:
@@ -60,9 +51,56 @@ def warping_error(
         else:
             mask = np.asarray(valid_masks[i], dtype=bool)
             if mask.shape != err.shape:
-                raise ValueError(f"warping_error: valid mask {i} has shape {mask.shape}, frames are {err.shape}")
+                raise ValueError(f"{name}: valid mask {i} has shape {mask.shape}, frames are {err.shape}")
             values[i] = err[mask].mean() if mask.any() else np.nan
     return SequenceScore(values, _nanmean(values))
+
+
+def _scale(frames: Sequence[np.ndarray]) -> float:
+    dtype = np.asarray(frames[0]).dtype
+    if dtype != np.uint8:
+        raise ValueError(f"warp_error expects uint8 RGB frames (scaled to [0, 1] inside), got dtype {dtype}")
+    return 255.0
+
+
+def warp_error(
+    frames: Sequence[np.ndarray],
+    flows_backward: Sequence[np.ndarray],
+    valid_masks: Sequence[np.ndarray] | None = None,
+) -> SequenceScore:
+    """The warping error of Lai et al. 2018 ("Learning Blind Video Temporal Consistency"), the standard one.
+
+    ``frames``: T uint8 RGB images ``(H, W, 3)``, scaled to [0, 1]; ``flows_backward[i]``:
+    ``(H, W, 2)`` flow from frame ``i+1`` to frame ``i`` (project convention), so
+    ``warp_image(frames[i], flows_backward[i])`` aligns frame ``i`` with frame ``i+1``;
+    ``valid_masks[i]``: bool ``(H, W)`` non-occluded pixels ``M`` of frame ``i+1`` (all pixels
+    if ``None``). Pair ``i``'s value is ``sum_p M(p) ||V_{i+1}(p) - warp(V_i)(p)||^2 / sum_p
+    M(p) C``, i.e. the mean over mask pixels and the C channels of the squared difference (as
+    ``evaluate_WarpError.py`` of Lai et al., whose mask has the image's channels); ``nan`` if
+    no pixel is valid (where the reference code falls back to all pixels). The sequence value
+    is the mean over pairs. Warping uses bilinear sampling with replicated borders.
+    """
+    return _warp_pairs("warp_error", frames, flows_backward, valid_masks, _scale(frames), 2)
+
+
+def warp_l1_255(
+    frames: Sequence[np.ndarray],
+    flows_backward: Sequence[np.ndarray],
+    valid_masks: Sequence[np.ndarray] | None = None,
+) -> SequenceScore:
+    """Mean absolute difference between frame ``t`` and frame ``t-1`` warped onto it, in intensity units.
+
+    The project's original warping error (before :func:`warp_error` followed Lai et al.):
+    arguments as :func:`warp_error`, but the value of a pair is the mean over valid pixels and
+    channels of ``|warped - frames[i+1]|`` in the images' own units (0..255 for uint8; float
+    images are not rescaled); ``nan`` if no pixel is valid.
+    """
+    return _warp_pairs("warp_l1_255", frames, flows_backward, valid_masks, 1.0, 1)
+
+
+warping_error = warp_l1_255
+"""Deprecated alias of :func:`warp_l1_255` (the metric formerly logged as ``warp_error``); the
+trainer's validation imports it until it moves to :func:`v2v_pipeline.metrics.engine.score_frames`."""
 
 
 def _gray(img: np.ndarray) -> np.ndarray:

@@ -20,11 +20,10 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-VGG19_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
-VGG19_EXPORT_COMMAND = (
-    'python -c "import torch, torchvision; torch.save(torchvision.models.vgg19('
-    "weights='IMAGENET1K_V1').state_dict(), 'vgg19.pth')\""
-)
+from v2v_pipeline import weights
+
+VGG19_URL = weights.get("vgg19").url
+VGG19_EXPORT_COMMAND = weights.get("vgg19").export
 #: ``features`` indices ending each slice: relu1_1, relu2_1, relu3_1, relu4_1, relu5_1.
 SLICE_ENDS: tuple[int, ...] = (2, 7, 12, 21, 30)
 #: pix2pixHD weights of the five slices.
@@ -35,22 +34,13 @@ _STD = (0.229, 0.224, 0.225)
 log = logging.getLogger(__name__)
 
 
-def _missing_message(path: Path) -> str:
-    return (
-        f"VGG19 weights not found at '{path}'. Pretrained weights cannot be downloaded here; on a "
-        f"machine with internet run:\n  {VGG19_EXPORT_COMMAND}\nor download {VGG19_URL}, then copy "
-        f"the file to '{path}' (or point the VGG loss's weights path at it)."
-    )
+def _missing_message(path: Path | None) -> str:
+    return weights.missing_message("vgg19", path)
 
 
 def load_vgg19_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a VGG19 ``state_dict`` and return its ``features`` entries without the prefix."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(_missing_message(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"'{path}' does not hold a state_dict (got {type(state).__name__})")
+    state = weights.load_state_dict("vgg19", path)
     if any(k.startswith("features.") for k in state):
         state = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
     # keep only the layers up to relu5_1
@@ -134,7 +124,7 @@ def load_vgg_loss_or_none(
     if path is None or not Path(path).is_file():
         logger.warning(
             "VGG perceptual loss disabled: %s",
-            _missing_message(Path(path)) if path is not None else "no weights path given",
+            _missing_message(None if path is None else Path(path)),
         )
         return None
     return VGGLoss(path, **kwargs)  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, field
 
@@ -57,14 +56,10 @@ class NormalizeResult:
 
 
 def figure_to_image(fig) -> np.ndarray:
-    import matplotlib.pyplot as plt
-
+    from v2v_pipeline.figures import figure_png
     from v2v_pipeline.storage import decode_png
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, metadata={"Software": None})
-    plt.close(fig)
-    return decode_png(buf.getvalue())[..., :3]
+    return decode_png(figure_png(fig, dpi=80, close=True))[..., :3]
 
 
 def in_range_fraction(normalized: np.ndarray, target: np.ndarray, tolerance: float = 0.05) -> float:

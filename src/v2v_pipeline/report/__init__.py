@@ -2,7 +2,8 @@
 
 * :mod:`.generation` - resolve a model (latest / file / ``runs:/``), generate clips once into an archive
 * :mod:`.compose` - side-by-side panels with captions, error maps
-* :mod:`.evaluation` - self-reconstruction metrics per frame, the mean-frame baseline, summaries
+* :mod:`.evaluation` - self-reconstruction metrics per frame (on :mod:`v2v_pipeline.metrics.engine`), summaries
+* :mod:`.evaluate` - the ``evaluate`` pipeline's steps (generation, metrics, video, report) as functions
 * :mod:`.plots` - metrics over time, training curves (matplotlib object API)
 * :mod:`.html` - self-contained HTML report builder
 * :mod:`.assemble` - the evaluation report's layout

@@ -6,7 +6,9 @@ inside the person box, the same for the mean-training-frame baseline, optionally
 pose distance of a labeler run on the generated frame (and on the real frame, the labeler's
 own error floor) to the input keypoints; for each consecutive pair inside a segment: the
 warping error of the generated pair with the dataset's real flow and validity mask (and of
-the real pair: the floor that flow errors alone give) and tOF. FID is computed over the set.
+the real pair: the floor that flow errors alone give) and tOF. FID and KID are computed over the set.
+The metrics themselves are the objects of :mod:`v2v_pipeline.metrics.engine` (shared with the
+trainer's validation); their names and directions are in :mod:`v2v_pipeline.metrics.registry`.
 
 Everything is streamed: one frame (and its predecessor) is in memory at a time, plus the
 per-frame numbers and, for FID, 2048 floats per frame.
@@ -18,36 +20,37 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 
-from v2v_pipeline.metrics import (
-    LPIPS,
-    Box,
-    InceptionFeatureExtractor,
-    PoseDistance,
-    fid_from_features,
-    images_to_tensor,
-    pose_distance,
-    psnr,
-    ssim,
-    tof,
-    warping_error,
+from v2v_pipeline.boxes import Box, box_from_row  # noqa: F401 - Box re-exported
+from v2v_pipeline.metrics import LPIPS, InceptionFeatureExtractor, PoseDistance
+from v2v_pipeline.metrics import registry as metric_registry
+from v2v_pipeline.metrics.engine import (
+    BODY_25_JOINTS,
+    Baseline,
+    Evaluator,
+    Frame,
+    ImageQuality,
+    InceptionDistances,
+    Lpips,
+    Metric,
+    Pose,
+    PoseEstimator,
+    Tof,
+    Warping,
+    image_scores,  # noqa: F401 - re-exported
+    mean_frame,  # noqa: F401 - re-exported
 )
 from v2v_pipeline.progress import progress
 from v2v_pipeline.schema import frame_member, resize_flow, resize_image, resize_valid
 from v2v_pipeline.storage import Archive
 
+# Box, box_from_row, image_scores, mean_frame are re-exported: the trainer imports them from here (for now).
+
 log = logging.getLogger(__name__)
-
-BODY_25_JOINTS = 25
-
-HIGHER_IS_BETTER = {"ssim", "psnr", "ssim_person", "psnr_person", "pose_detection_rate"}
-"""Metric stems where a larger value is better (everything else: smaller is better)."""
-
 
 # --------------------------------------------------------------------------- data access
 class DatasetReader:
@@ -104,30 +107,6 @@ def split_segments(frames: pd.DataFrame, split: str = "test", max_frames: int | 
     return np.split(numbers, breaks)
 
 
-def mean_frame(read: Callable[[int], np.ndarray], frames: Sequence[int], max_frames: int = 200) -> np.ndarray:
-    """The mean of up to ``max_frames`` evenly spaced frames (RGB uint8): the trivial baseline "model"."""
-    frames = np.asarray(frames)
-    if len(frames) == 0:
-        raise ValueError("mean_frame: no frames to average (the dataset has no training frames)")
-    pick = frames[np.unique(np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).round().astype(int))]
-    total = None
-    for f in pick:
-        img = read(int(f)).astype(np.float64)
-        total = img if total is None else total + img
-    return np.clip(np.round(total / len(pick)), 0, 255).astype(np.uint8)
-
-
-def box_from_row(row: Mapping[str, float], prefix: str, scale: tuple[float, float] = (1.0, 1.0)) -> Box | None:
-    """``(x0, y0, x1, y1)`` integer box (outward-rounded) from ``<prefix>_x0`` ... columns; None if NaN."""
-    vals = [row.get(f"{prefix}_{c}", math.nan) for c in ("x0", "y0", "x1", "y1")]
-    if not all(v is not None and np.isfinite(v) for v in vals):
-        return None
-    x0, y0, x1, y1 = vals[0] * scale[0], vals[1] * scale[1], vals[2] * scale[0], vals[3] * scale[1]
-    if x1 <= x0 or y1 <= y0:
-        return None
-    return int(math.floor(x0)), int(math.floor(y0)), int(math.ceil(x1)), int(math.ceil(y1))
-
-
 def reference_keypoints(table: pd.DataFrame, video: str, scale: tuple[float, float] = (1.0, 1.0)) -> dict[int, np.ndarray]:
     """BODY_25 ``(25, 3)`` keypoints per frame of ``video`` (lowest person id) from a tidy keypoint table.
 
@@ -157,14 +136,6 @@ def reference_keypoints(table: pd.DataFrame, video: str, scale: tuple[float, flo
 
 
 # --------------------------------------------------------------------------- pose labeler
-class PoseEstimator(Protocol):
-    """A labeler for the pose-distance metric: ``(H, W, 3)`` RGB -> ``(25, 3)`` (zeros if nobody found)."""
-
-    def reset(self) -> None: ...
-
-    def __call__(self, image: np.ndarray) -> np.ndarray: ...
-
-
 class MediaPipePose:
     """:class:`PoseEstimator` on :class:`v2v_pipeline.labels.mediapipe_backend.MediaPipeBackend` (video mode)."""
 
@@ -216,6 +187,24 @@ class EvaluationResult:
     pose: PoseDistance | None = None
     pose_real: PoseDistance | None = None
     notes: list[str] = field(default_factory=list)
+    kid: float | None = None
+    kid_std: float | None = None
+    set_metrics: dict[str, float] = field(default_factory=dict)  # FID, KID, detection rates
+
+
+def evaluation_metrics(models: MetricModels, baseline: np.ndarray | None, use_pose: bool) -> list[Metric]:
+    """The metric objects of a self-reconstruction evaluation (the engine's, in a fixed column order)."""
+    metrics: list[Metric] = [ImageQuality()]
+    if baseline is not None:
+        metrics.append(Baseline(baseline))
+    if models.lpips is not None:
+        metrics.append(Lpips(models.lpips))
+    metrics += [Warping(real_floor=True), Tof()]
+    if models.inception is not None:
+        metrics.append(InceptionDistances(models.inception))
+    if use_pose:
+        metrics.append(Pose(models.pose, models.pose_min_confidence, models.pose_real_reference))
+    return metrics
 
 
 @torch.no_grad()
@@ -235,94 +224,39 @@ def evaluate_segments(
     ``frames`` is the dataset's frame table (``frame``, ``time``, ``person_*`` boxes in stored
     pixels, multiplied by ``box_scale``); ``baseline`` a fixed image scored like a model
     output; ``reference`` the input keypoints per frame (evaluation pixels) for pose distance.
+    The metrics are :mod:`v2v_pipeline.metrics.engine` objects run by its :class:`Evaluator`.
     """
     models = models or MetricModels()
     table = frames.set_index("frame")
-    device = next(models.lpips.parameters()).device if models.lpips is not None else None
-    rows: list[dict] = []
-    feats_gen: list[np.ndarray] = []
-    feats_real: list[np.ndarray] = []
-    kp_gen: list[np.ndarray] = []
-    kp_real: list[np.ndarray] = []
-    kp_ref: list[np.ndarray] = []
     use_pose = models.pose is not None and reference is not None
-    est_gen = models.pose() if use_pose else None
-    est_real = models.pose() if use_pose and models.pose_real_reference else None
-    total = sum(len(s) for s in segments)
-    with progress(total=total, desc="evaluate", unit="frame", leave=False) as bar:
+    evaluator = Evaluator(evaluation_metrics(models, baseline, use_pose))
+    with progress(total=sum(len(s) for s in segments), desc="evaluate", unit="frame", leave=False) as bar:
         for s, segment in enumerate(segments):
-            for est in (est_gen, est_real):
-                if est is not None:
-                    est.reset()
+            evaluator.start_segment()
             prev_gen = prev_real = None
-            for f in segment:
-                f = int(f)
+            for f in (int(f) for f in segment):
                 gen, real = generated(f), data.image(f)
                 if gen.shape != real.shape:
                     raise ValueError(f"frame {f}: generated {gen.shape} and real {real.shape} differ in size")
                 info = table.loc[f]
-                row: dict = {"frame": f, "segment": s, "time": float(info.get("time", np.nan))}
-                box = box_from_row(info, "person", box_scale)
-                row.update(image_scores(gen, real, box))
-                if baseline is not None:
-                    row.update({f"baseline_{k}": v for k, v in image_scores(baseline, real, box).items()})
-                if models.lpips is not None:
-                    row["lpips"] = float(models.lpips(images_to_tensor(gen, device), images_to_tensor(real, device))[0])
-                if prev_gen is not None:
-                    flow, valid = [data.flow(f)], [data.valid(f)]
-                    row["warp_error"] = warping_error([prev_gen, gen], flow, valid).mean
-                    row["warp_error_real"] = warping_error([prev_real, real], flow, valid).mean
-                    row["tof"] = tof([prev_gen, gen], [prev_real, real], cut=0).mean
-                else:
-                    row["warp_error"] = row["warp_error_real"] = row["tof"] = np.nan
-                if models.inception is not None:
-                    feats_gen.append(models.inception.extract([gen], batch_size=1)[0])
-                    feats_real.append(models.inception.extract([real], batch_size=1)[0])
-                if use_pose:
-                    ref = reference.get(f, np.zeros((BODY_25_JOINTS, 3), np.float32))
-                    kp_ref.append(ref)
-                    kp_gen.append(est_gen(gen))
-                    d = pose_distance(kp_gen[-1], ref, models.pose_min_confidence)
-                    row["pose_distance"], row["pose_joints"] = float(d.per_frame[0]), int(d.n_joints[0])
-                    if est_real is not None:
-                        kp_real.append(est_real(real))
-                        row["pose_distance_real"] = float(pose_distance(kp_real[-1], ref, models.pose_min_confidence).per_frame[0])
-                rows.append(row)
+                pair = prev_gen is not None
+                evaluator.update(Frame(gen, real, box_from_row(info, "person", box_scale), prev_gen, prev_real,
+                                       data.flow(f) if pair else None, data.valid(f) if pair else None,
+                                       reference.get(f) if use_pose else None),
+                                 frame=f, segment=s, time=float(info.get("time", np.nan)))
                 prev_gen, prev_real = gen, real
                 bar.update(1)
-    result = EvaluationResult(pd.DataFrame(rows), notes=list(models.notes))
-    if models.inception is not None:
-        if len(feats_gen) >= 2:
-            result.fid = fid_from_features(np.stack(feats_gen), np.stack(feats_real))
-        else:
-            result.notes.append("FID skipped: it needs at least 2 frames")
-    if use_pose and kp_ref:
-        result.pose = pose_distance(np.stack(kp_gen), np.stack(kp_ref), models.pose_min_confidence)
-        if kp_real:
-            result.pose_real = pose_distance(np.stack(kp_real), np.stack(kp_ref), models.pose_min_confidence)
+    set_metrics = evaluator.compute()
+    result = EvaluationResult(evaluator.table(), notes=[*models.notes, *evaluator.notes], set_metrics=set_metrics,
+                              fid=set_metrics.get("fid"), kid=set_metrics.get("kid"),
+                              kid_std=set_metrics.get("kid_std"))
+    for m in evaluator.metrics:
+        if isinstance(m, Pose):
+            result.pose, result.pose_real = m.results()
     return result
 
 
-def image_scores(image: np.ndarray, real: np.ndarray, box: Box | None) -> dict[str, float]:
-    scores = {"ssim": ssim(image, real), "psnr": psnr(image, real)}
-    if box is None:
-        scores["ssim_person"] = scores["psnr_person"] = np.nan
-    else:
-        x0, y0, x1, y1 = box
-        h, w = real.shape[:2]
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        scores["ssim_person"] = ssim(image, real, box=(x0, y0, x1, y1))
-        crop = (slice(y0, y1), slice(x0, x1))
-        scores["psnr_person"] = psnr(image[crop], real[crop]) if x1 > x0 and y1 > y0 else np.nan
-    return scores
-
-
 # --------------------------------------------------------------------------- summary
-SUMMARY_COLUMNS = ("ssim", "psnr", "ssim_person", "psnr_person", "lpips", "warp_error", "warp_error_real", "tof",
-                   "pose_distance", "pose_distance_real", "baseline_ssim", "baseline_psnr", "baseline_ssim_person",
-                   "baseline_psnr_person")
-
-
 def _mean(values: pd.Series) -> float:
     """Mean of the finite values (an exact copy's PSNR is inf; it is left out of the mean and counted apart)."""
     v = values.astype(np.float64).to_numpy()
@@ -337,39 +271,33 @@ def summary_metrics(result: EvaluationResult, prefix: str = "eval/") -> dict[str
     """
     df = result.per_frame
     out: dict[str, float] = {f"{prefix}frames": float(len(df)), f"{prefix}segments": float(df["segment"].nunique())}
-    for col in SUMMARY_COLUMNS:
-        if col in df:
-            out[f"{prefix}{col}_mean"] = _mean(df[col])
-            finite = df[col].astype(np.float64)
-            finite = finite[np.isfinite(finite)]
-            out[f"{prefix}{col}_median"] = float(finite.median()) if len(finite) else math.nan
+    for col in metric_registry.summary_columns(df.columns):
+        out[f"{prefix}{col}_mean"] = _mean(df[col])
+        finite = df[col].astype(np.float64)
+        finite = finite[np.isfinite(finite)]
+        out[f"{prefix}{col}_median"] = float(finite.median()) if len(finite) else math.nan
     if "psnr" in df:
         out[f"{prefix}psnr_inf_frames"] = float(np.isinf(df["psnr"].astype(np.float64)).sum())
+    sets = dict(result.set_metrics)
     if result.fid is not None:
-        out[f"{prefix}fid"] = result.fid
+        sets["fid"] = result.fid
     if result.pose is not None:
-        out[f"{prefix}pose_detection_rate"] = result.pose.detection_rate
+        sets["pose_detection_rate"] = result.pose.detection_rate
     if result.pose_real is not None:
-        out[f"{prefix}pose_detection_rate_real"] = result.pose_real.detection_rate
+        sets["pose_detection_rate_real"] = result.pose_real.detection_rate
+    out.update({f"{prefix}{k}": float(v) for k, v in sets.items()})
     return out
 
 
 def comparison_table(summary: Mapping[str, float], prefix: str = "eval/") -> pd.DataFrame:
-    """Rows per metric: model, mean-frame baseline and real-frames reference (where they apply)."""
-    names = {
-        "ssim": "SSIM (whole frame)", "ssim_person": "SSIM (person box)", "psnr": "PSNR dB (whole frame)",
-        "psnr_person": "PSNR dB (person box)", "lpips": "LPIPS", "fid": "FID",
-        "warp_error": "warping error (0..255)", "tof": "tOF (px)", "pose_distance": "pose distance (px)",
-        "pose_detection_rate": "pose detection rate",
-    }  # fmt: skip
+    """Rows per metric of the registry: model, mean-frame baseline and real-frames reference (where they apply)."""
     rows = []
-    for stem, label in names.items():
-        model = summary.get(f"{prefix}{stem}_mean", summary.get(f"{prefix}{stem}"))
-        if model is None:
+    for m in metric_registry.METRICS.values():
+        model = summary.get(f"{prefix}{m.summary_key}")
+        if model is None or not m.in_table:
             continue
-        baseline = summary.get(f"{prefix}baseline_{stem}_mean")
-        real = summary.get(f"{prefix}{stem}_real_mean", summary.get(f"{prefix}{stem}_real"))
-        better = "higher" if stem in HIGHER_IS_BETTER else "lower"
-        rows.append({"metric": label, "model": model, "baseline (mean frame)": baseline,
-                     "real frames (floor)": real, "better": better})
+        baseline = summary.get(f"{prefix}baseline_{m.summary_key}")
+        real = summary.get(f"{prefix}{m.name}_real_mean", summary.get(f"{prefix}{m.name}_real"))
+        rows.append({"metric": m.label, "model": model, "baseline (mean frame)": baseline,
+                     "real frames (floor)": real, "better": m.better})
     return pd.DataFrame(rows)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from v2v_pipeline.inference import FrameGenerator, load_model_file, mlflow_run_id
+from v2v_pipeline.metrics import registry as metric_registry
 from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import ArchiveWriter
 from v2v_pipeline.tracking import log_metrics
@@ -46,8 +47,8 @@ def resolve_model(spec: str, latest: Path | str | None) -> dict[str, Any]:
     return load_model_file(spec)
 
 
-HISTORY_METRICS = ("G_total", "G_gan", "G_feat", "G_l1", "G_vgg", "G_flow", "G_warp", "D_loss", "val_ssim",
-                   "val_psnr", "val_ssim_person", "val_psnr_person", "val_warp_error")
+HISTORY_METRICS = ("G_total", "G_gan", "G_feat", "G_l1", "G_vgg", "G_flow", "G_warp", "D_loss",
+                   *metric_registry.validation_names("val_"))
 
 
 def training_history(model: dict[str, Any], spec: str) -> pd.DataFrame | None:

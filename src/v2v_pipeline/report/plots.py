@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # object API: no pyplot state, no backend switch, nothing leaks
+
+from v2v_pipeline.figures import figure_png as _figure_png
 
 _PANELS = (  # (title, [(column, label, style)])
     ("SSIM", [("ssim", "model, frame", "-"), ("ssim_person", "model, person box", "-"),
               ("baseline_ssim", "mean frame, frame", ":"), ("baseline_ssim_person", "mean frame, person box", ":")]),
     ("PSNR (dB)", [("psnr", "model, frame", "-"), ("psnr_person", "model, person box", "-"),
                    ("baseline_psnr", "mean frame, frame", ":"), ("baseline_psnr_person", "mean frame, person box", ":")]),
-    ("warping error (lower = steadier)", [("warp_error", "generated", "-"), ("warp_error_real", "real frames", ":")]),
+    ("warping error, Lai et al. (lower = steadier)", [("warp_error", "generated", "-"),
+                                                      ("warp_error_real", "real frames", ":")]),
+    ("warping error L1 (0..255)", [("warp_l1_255", "generated", "-"), ("warp_l1_255_real", "real frames", ":")]),
     ("tOF (px)", [("tof", "generated vs real motion", "-")]),
     ("LPIPS", [("lpips", "model", "-")]),
     ("pose distance (px)", [("pose_distance", "generated", "-"), ("pose_distance_real", "real frames", ":")]),
@@ -78,7 +80,5 @@ def training_curves(history: pd.DataFrame | None) -> Figure:
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
-    """PNG bytes of ``fig``."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    """PNG bytes of ``fig`` at the report's resolution (:func:`v2v_pipeline.figures.figure_png`)."""
+    return _figure_png(fig, dpi)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from v2v_pipeline.boxes import scale_box_columns
 from v2v_pipeline.flow.video import FlowReader
 from v2v_pipeline.progress import progress
 from v2v_pipeline.schema import BOX_COLUMNS, frame_member, resize_flow, resize_image, resize_valid
@@ -106,13 +107,7 @@ class TrainingArchiveContent:
 
 
 def scale_boxes(table: pd.DataFrame, frame_size: tuple[int, int], size: tuple[int, int] | None) -> pd.DataFrame:
-    if size is None or tuple(size) == tuple(frame_size):
-        return table
-    sx, sy = size[0] / frame_size[0], size[1] / frame_size[1]
-    table = table.copy()
-    for col in BOX_COLUMNS:
-        table[col] = table[col] * (sx if col.endswith(("x0", "x1")) else sy)
-    return table
+    return scale_box_columns(table, frame_size, size, BOX_COLUMNS)
 
 
 def table_hash(df: pd.DataFrame) -> str:
