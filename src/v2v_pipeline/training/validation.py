@@ -8,13 +8,12 @@ person box, warping error); the baseline is the mean training frame, as in the e
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from v2v_pipeline.boxes import box_from_row
 from v2v_pipeline.inference import FrameGenerator
-from v2v_pipeline.metrics import warping_error
-from v2v_pipeline.report.evaluation import box_from_row, image_scores, mean_frame
+from v2v_pipeline.metrics.engine import mean_frame, score_frames
 from v2v_pipeline.schema import PERSON_BOX, resize_flow, resize_image, resize_valid
 from v2v_pipeline.training.data import FrameTensors
 
@@ -36,24 +35,19 @@ def resized_uint8(images: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     return x.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
 
 
-def _mean_scores(rows: list[dict], prefix: str) -> dict[str, float]:
-    scores = pd.DataFrame(rows)
-    return {f"{prefix}{k}": float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for k, v in scores.items()}
-
-
 def clip_scores(fakes: list[np.ndarray] | np.ndarray, val: FrameTensors, pos: np.ndarray, size: tuple[int, int],
                 prefix: str = "val_") -> dict[str, float]:
     """THE metric computation of training: per-frame image scores (frame and person box) averaged, and the
-    warping error when ``fakes`` is a clip. ``fakes``: uint8 ``(N, h, w, 3)`` at ``size`` for frames ``pos``."""
+    warping errors (Lai et al. ``warp_error`` and ``warp_l1_255``) for the validation clip, by the
+    evaluation engine's :func:`~v2v_pipeline.metrics.engine.score_frames`. ``fakes``: uint8 ``(N, h, w, 3)`` at ``size`` for frames ``pos``."""
     reals = resized_uint8(val.images[pos], size)
     scale = (size[0] / val.images.shape[-1], size[1] / val.images.shape[-2])
     boxes = [box_from_row(dict(zip(PERSON_BOX, row)), "person", scale) for row in val.person_boxes[pos].tolist()]
-    out = _mean_scores([image_scores(f, r, box) for f, r, box in zip(fakes, reals, boxes)], prefix)
+    flows = valid = None
     if prefix == "val_":
         flows = [resize_flow(f, size) for f in val.flows[pos[1:]].float().permute(0, 2, 3, 1).numpy()]
         valid = [resize_valid(v[0], size) for v in val.valid[pos[1:]].numpy()]
-        out["val_warp_error"] = float(warping_error(list(fakes), flows, valid).mean)
-    return out
+    return {f"{prefix}{k}": v for k, v in score_frames(list(fakes), list(reals), boxes, flows, valid).items()}
 
 
 @torch.no_grad()
