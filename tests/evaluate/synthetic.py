@@ -113,6 +113,15 @@ def frame_index(target: str, n_target: int, sources: dict[str, int], fps: float 
     return pd.DataFrame(rows, columns=["video", "role", "frame", "time", "source_frame", "source_time", "fps", "split"])
 
 
+def video_metadata(target: str, sources: list[str], size: tuple[int, int] = SIZE) -> pd.DataFrame:
+    """The recorded geometry of each video (stored at ``size``, no borders), as ingest writes it."""
+    from v2v_pipeline.video.geometry import VideoGeometry
+
+    geometry = VideoGeometry.of(size, size, "pad").columns()
+    return pd.DataFrame([{"video": v, "role": role, "width": size[0], "height": size[1], **geometry}
+                         for v, role in [(target, "target")] + [(s, "source") for s in sources]])
+
+
 def label_frames(video: str, n: int, size: tuple[int, int] = SIZE) -> pd.DataFrame:
     w, h = size
     return pd.DataFrame({"video": video, "frame": np.arange(n), "found": True, "interpolated": False,
@@ -129,7 +138,7 @@ def write_project_data(root: Path, n_target: int = 40, n_source: int = 12, famil
     from kedro.io import DataCatalog
 
     config = yaml.safe_load((root / "conf" / "base" / "catalog.yml").read_text())
-    names = ["frame_index", "frames", "normalized_label_maps", "normalized_label_frames", "dataset_archive",
+    names = ["video_metadata", "frame_index", "frames", "normalized_label_maps", "normalized_label_frames", "dataset_archive",
              "dataset_frames", "dataset_manifest", "keypoints", "trained_model"]
     config = {k: {**v, "filepath": str(root / v["filepath"])} for k, v in config.items() if k in names}
     catalog = DataCatalog.from_config(config)
@@ -141,6 +150,7 @@ def write_project_data(root: Path, n_target: int = 40, n_source: int = 12, famil
         for t in range(n_source):
             yield frame_key(source, t), frame(t, size, phase=1.0)
 
+    catalog.save("video_metadata", video_metadata(target, [source], size))
     catalog.save("frame_index", frame_index(target, n_target, {source: n_source}))
     catalog.save("frames", FramesContent(frames_items))
     catalog.save("normalized_label_maps", DictContent({frame_key(source, t): label(t, size) for t in range(n_source)}))

@@ -25,6 +25,7 @@ from v2v_pipeline.params import EvaluateParams
 from v2v_pipeline.schema import FACE_BOX
 from v2v_pipeline.storage import Archive
 from v2v_pipeline.tracking import as_mlflow_metrics, set_tags
+from v2v_pipeline.video.geometry import video_geometry
 from v2v_pipeline.video.io import VideoContent
 
 from .assemble import TransferInfo, build_report, sample_strips
@@ -153,13 +154,13 @@ def load_metric_models(p: EvaluateParams, device) -> tuple[MetricModels, dict[st
     return models, status
 
 
-def _reference(models: MetricModels, status: dict, keypoints: pd.DataFrame, frames: Archive,
+def _reference(models: MetricModels, status: dict, keypoints: pd.DataFrame, video_metadata: pd.DataFrame,
                frame_index: pd.DataFrame, size: tuple[int, int]) -> dict[int, np.ndarray] | None:
     """Input keypoints of the target at the evaluation size (None, with a note, when there are none)."""
     if models.pose is None:
         return None
     video = str(target_rows(frame_index).video.iloc[0])
-    fh, fw = frames.read(sorted(frames.keys(video + "/"))[0]).shape[:2]
+    fw, fh = video_geometry(video_metadata, video).size  # keypoints are in stored-frame pixels
     reference = reference_keypoints(keypoints, video, (size[0] / fw, size[1] / fh))
     if not reference:
         models.pose = None
@@ -170,7 +171,7 @@ def _reference(models: MetricModels, status: dict, keypoints: pd.DataFrame, fram
 
 
 def evaluate_archive(p: EvaluateParams, evaluation_frames: Archive, dataset_archive: Archive,
-                     dataset_frames: pd.DataFrame, keypoints: pd.DataFrame, frames: Archive,
+                     dataset_frames: pd.DataFrame, keypoints: pd.DataFrame, video_metadata: pd.DataFrame,
                      frame_index: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
     """Per-frame metrics table, the JSON summary report and the summary's MLflow metrics (``eval/...``)."""
     meta = evaluation_frames.read("meta")
@@ -181,7 +182,7 @@ def evaluate_archive(p: EvaluateParams, evaluation_frames: Archive, dataset_arch
     train = dataset_frames.loc[dataset_frames.split == "train", "frame"].to_numpy()
     baseline = mean_frame(reader.image, train, p.baseline_frames) if len(train) else None
     models, status = load_metric_models(p, pick_device(p.device))
-    reference = _reference(models, status, keypoints, frames, frame_index, size)
+    reference = _reference(models, status, keypoints, video_metadata, frame_index, size)
     if baseline is None:
         models.notes.append("baseline skipped: the dataset has no training frames")
     result = evaluate_segments(segments, archive_frames(evaluation_frames), reader, dataset_frames,

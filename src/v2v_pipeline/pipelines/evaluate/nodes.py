@@ -26,11 +26,12 @@ def generate_evaluation_frames(params: dict[str, Any], trained_model_ref: ModelR
 
 
 def compute_evaluation(params: dict[str, Any], evaluation_frames: Archive, dataset_archive: Archive,
-                       dataset_frames: pd.DataFrame, keypoints: pd.DataFrame, frames: Archive,
+                       dataset_frames: pd.DataFrame, keypoints: pd.DataFrame, video_metadata: pd.DataFrame,
                        frame_index: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
     """Per-frame metrics table, summary (JSON) and the summary's MLflow metrics (``eval/...``)."""
     p = parse(EvaluateParams, params, "evaluate")
-    return ev.evaluate_archive(p, evaluation_frames, dataset_archive, dataset_frames, keypoints, frames, frame_index)
+    return ev.evaluate_archive(p, evaluation_frames, dataset_archive, dataset_frames, keypoints, video_metadata,
+                               frame_index)
 
 
 def render_evaluation_video(evaluation_frames: Archive, dataset_archive: Archive,

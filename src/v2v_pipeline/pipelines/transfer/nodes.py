@@ -9,17 +9,18 @@ import pandas as pd
 from v2v_pipeline import transfer
 from v2v_pipeline.config import parse
 from v2v_pipeline.datasets import ModelRef
-from v2v_pipeline.params import IngestParams, TransferParams
+from v2v_pipeline.params import TransferParams
 from v2v_pipeline.report import GeneratedFramesContent
 from v2v_pipeline.storage import Archive
+from v2v_pipeline.video.geometry import target_geometry
 from v2v_pipeline.video.io import VideoContent
 
 
-def generate_transfer(params: dict[str, Any], ingest: dict[str, Any], trained_model_ref: ModelRef,
+def generate_transfer(params: dict[str, Any], video_metadata: pd.DataFrame, trained_model_ref: ModelRef,
                       frame_index: pd.DataFrame, normalized_label_maps: Archive,
                       normalized_label_frames: pd.DataFrame) -> GeneratedFramesContent:
     p = parse(TransferParams, params, "transfer")
-    fit = parse(IngestParams, ingest, "ingest").fit
+    fit = target_geometry(video_metadata).fit  # recorded by ingest, not re-parsed from its parameters
     return transfer.generate_transfer(p, fit, trained_model_ref.path, frame_index, normalized_label_maps,
                                       normalized_label_frames)
 

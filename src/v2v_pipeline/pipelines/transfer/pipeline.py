@@ -8,7 +8,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             # the model runs once, while transfer_frames is written; the videos are encoded from that archive
             node(generate_transfer,
-                 ["params:transfer", "params:ingest", "trained_model_ref", "frame_index", "normalized_label_maps",
+                 ["params:transfer", "video_metadata", "trained_model_ref", "frame_index", "normalized_label_maps",
                   "normalized_label_frames"],
                  "transfer_frames", name="generate_transfer"),
             # transfer_video_ref saves nothing: it orders the evaluation report after this node in a full run
