@@ -10,7 +10,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export PYTHONUNBUFFERED := 1
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast docs docs-serve run viz mlflow-ui bench lock clean clean-data
+.PHONY: install demo test test-fast docs docs-serve notebooks run viz mlflow-ui bench lock clean clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -42,6 +42,9 @@ docs: install
 
 docs-serve: install
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+notebooks: install  # execute the notebooks as notebooks, against this folder's mlflow.db (after `make demo`)
+	$(BIN)/pytest --nbmake notebooks/ -p no:cacheprovider
 
 test-fast: install
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
