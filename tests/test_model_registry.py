@@ -237,7 +237,8 @@ def test_load_versions_picks_the_trained_model_for_transfer_and_evaluate(kedro_p
     meta = Archive(_newest(root, "data/07_model_output/evaluation_frames.zip/*/*.zip")).read("meta")
     assert meta["model"]["step"] == 1000
     with pytest.raises(Exception, match="trained_model version '1999-01-01T00.00.00.000Z' does not exist"):
-        kedro_project("transfer", params={"transfer": FAST}, load_versions={"trained_model": "1999-01-01T00.00.00.000Z"})
+        kedro_project("transfer", params={"transfer": FAST},
+                      load_versions={"trained_model": "1999-01-01T00.00.00.000Z"})
 
 
 def test_model_file_dataset_is_lazy_and_empty_without_a_trained_model(tmp_path):
