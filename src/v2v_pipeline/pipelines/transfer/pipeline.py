@@ -6,9 +6,10 @@ from .nodes import encode_transfer_videos, generate_transfer
 def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
-            # the model runs once, while transfer_frames is written; the videos are encoded from that archive
+            # the model runs once, while transfer_frames is written; the videos are encoded from that archive.
+            # trained_model arrives unopened (a ModelRef): --load-versions=trained_model:<version> picks it
             node(generate_transfer,
-                 ["params:transfer", "video_metadata", "trained_model_ref", "frame_index", "normalized_label_maps",
+                 ["params:transfer", "video_metadata", "trained_model", "frame_index", "normalized_label_maps",
                   "normalized_label_frames"],
                  "transfer_frames", name="generate_transfer"),
             # transfer_video_ref saves nothing: it orders the evaluation report after this node in a full run
