@@ -55,6 +55,7 @@ class IngestParams:
     fit: Literal["pad", "crop", "stretch"] = "pad"
     pad_value: int = 0
     max_frames: int | None = None  # cap per video (quick experiments); null = all
+    max_bad_frames: int = 0  # refuse a video with more damaged frames (decode errors, missing packets, timestamp holes)
     split: SplitParams = field(default_factory=SplitParams)
     demo_seed: int = 0  # seed of the built-in synthetic sample (demo:target, demo:source)
 
