@@ -11,6 +11,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from v2v_pipeline import interrupt, validation
 from v2v_pipeline.params import validate_all
 from v2v_pipeline.storage import sha256_file, write_json_atomic
 
@@ -56,6 +57,8 @@ class ProjectHooks:
         self._catalog = None
         self._saved: dict[str, Path] = {}
         self._versions: dict[str, str] = {}
+        self._guard = interrupt.RunGuard()
+        self._produced: set[str] = set()
 
     @hook_impl
     def after_context_created(self, context) -> None:
@@ -70,8 +73,21 @@ class ProjectHooks:
         """Fail in the first second on a typo or a wrongly typed parameter."""
         self._saved.clear()
         self._versions.clear()
+        params = self._context.params if self._context is not None else {}
         if self._context is not None:
-            validate_all(self._context.params)
+            validate_all(params)
+            validation.check_run(params, {n.name for n in pipeline.nodes})
+        project = Path(run_params.get("project_path") or ".")
+        self._produced = set(pipeline.all_outputs())
+        interrupt.clean_stale(_leftover_roots(project, params))
+        self._guard.start(project / "data", run_params.get("run_id") or run_params.get("session_id"))
+        self._guard.on_interrupt = lambda: interrupt.rollback(self._saved, self._versions, self._produced)
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline, catalog) -> None:
+        """A failed run keeps no half of an artifact group (e.g. a new frame_index without frames)."""
+        self._guard.stop()
+        interrupt.rollback(self._saved, self._versions, self._produced)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node) -> None:
@@ -91,6 +107,7 @@ class ProjectHooks:
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow ends the MLflow run
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        self._guard.stop()
         if not self._saved:
             return
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
@@ -114,6 +131,16 @@ class ProjectHooks:
         write_json_atomic(out, manifest)
         log.info("manifest of %d artifacts written to %s", len(manifest["artifacts"]), out)
         _log_manifest_to_mlflow(out, manifest, self._versions)
+
+
+def _leftover_roots(project: Path, params: dict[str, Any]) -> list[Path]:
+    roots = [project / "data"]
+    ckpt = (params.get("train") or {}).get("checkpoint_dir") if isinstance(params.get("train"), dict) else None
+    if ckpt:
+        path = Path(ckpt) if Path(ckpt).is_absolute() else project / ckpt
+        if not path.resolve().is_relative_to((project / "data").resolve()):
+            roots.append(path)
+    return roots
 
 
 def _relative(path: Any, root: Path) -> str:
