@@ -92,6 +92,17 @@ def damaged_rows(row, times: np.ndarray, chosen: np.ndarray, out_times: np.ndarr
     return bad
 
 
+def usable(rows: pd.DataFrame) -> np.ndarray:
+    """False for frame_index rows flagged ``damaged`` at ingest (they must not enter training pairs)."""
+    if "damaged" not in rows:
+        return np.ones(len(rows), bool)
+    bad = rows["damaged"].to_numpy(bool)
+    if bad.any():
+        log.warning("%d damaged frames of '%s' left out of training sequences (frames %s)", int(bad.sum()),
+                    rows.video.iloc[0], rows.frame.to_numpy()[bad][:10].tolist())
+    return ~bad
+
+
 def split_labels(n: int, split: SplitParams) -> np.ndarray:
     """Time-ordered split of ``n`` frames: train, gap, val, gap, test (never random)."""
     n_test = int(round(n * split.test))

@@ -255,7 +255,9 @@ def scan_video(path: str | os.PathLike) -> DecodeReport:
     damaged = set()
     for i in sorted(bad):  # concealed errors propagate to every frame up to the next keyframe
         nxt = next((k for k in keyframes if k > i), len(order))
-        damaged.update(range(i, nxt))
+        # random bytes often decode without an error report until the next picture: the frame
+        # before a detected one is taken as damaged too
+        damaged.update(range(max(0, i - 1), nxt))
     times = (np.asarray(order, dtype=np.float64) - order[0]) * time_base
     holes = 0
     if len(times) > 2:
