@@ -281,7 +281,7 @@ class MediaPipeBackend:
             if keep_masks and self.config.enable_segmentation:
                 m = det.mask if det is not None and det.mask is not None else None
                 masks.append(
-                    np.zeros(frame.shape[:2], np.uint8)
+                    np.zeros(full.shape[:2], np.uint8)  # the full frame's size, also when a crop was processed
                     if m is None
                     else (np.clip(m, 0, 1) * 255).round().astype(np.uint8)
                 )
