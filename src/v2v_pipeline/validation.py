@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")  # MLflow keys, file and archive member names
@@ -144,3 +146,62 @@ def check_run(params: Mapping[str, Any], nodes: set[str] | None = None) -> None:
         problems += check_inputs(params, nodes)
     if problems:
         raise ValidationError("the run cannot give a correct result:\n  - " + "\n  - ".join(problems))
+
+
+# --------------------------------------------------------------------------- label-map folders
+_NUMBER = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+def label_folder_problems(files: list[Path], gaps: bool = True) -> list[str]:
+    """Odd-sized or odd-mode maps and numbering gaps in a label-map folder taken in sorted order
+    (the *i*-th file is frame *i*, so a gap shifts the timing and an odd size breaks the geometry).
+    Reads image headers only."""
+    from collections import Counter
+
+    from PIL import Image
+
+    problems: list[str] = []
+    if not files:
+        return problems
+    headers = []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                headers.append((im.size, "index" if im.mode in ("P", "L", "I", "I;16", "1") else "RGB"))
+        except Exception as e:  # noqa: BLE001 - PIL raises many kinds on a damaged file
+            problems.append(f"label map {f} (position {files.index(f)}) cannot be read ({e}); re-export it")
+            headers.append(None)
+    counts = Counter(h for h in headers if h is not None)
+    if counts:
+        (size, mode), n = counts.most_common(1)[0]
+        odd = [(i, f, h) for i, (f, h) in enumerate(zip(files, headers)) if h is not None and h != (size, mode)]
+        for i, f, (s, m) in odd[:5]:
+            problems.append(f"label map {f.name} (position {i}) is {s[0]}x{s[1]} {m} but {n} of {len(files)} maps in "
+                            f"{f.parent} are {size[0]}x{size[1]} {mode}; re-export it like the others (resizing it "
+                            "would no longer line up with the figure)")
+        if len(odd) > 5:
+            problems.append(f"... and {len(odd) - 5} more maps of another size or kind")
+    parts = [_NUMBER.match(f.stem) for f in files]
+    if gaps and all(parts) and len({(p.group(1), p.group(3)) for p in parts}) == 1 and len(files) > 2:
+        numbers = np.array([int(p.group(2)) for p in parts])
+        steps = np.diff(numbers)
+        step = int(np.median(steps)) if len(steps) else 1
+        # only a regular numbering (nearly every step the same) says which numbers are missing
+        if step > 0 and np.mean(steps == step) >= 0.9:
+            gaps = [(i, int(round(s / step)) - 1) for i, s in enumerate(steps) if s > step]
+            for i, missing in gaps[:5]:
+                problems.append(f"label maps in {files[i].parent} skip {missing} number{'s' if missing != 1 else ''} "
+                                f"after {files[i].name} (position {i}): every later map would be "
+                                f"{missing} frame{'s' if missing != 1 else ''} early; add the missing maps or use a mapping "
+                                "table (index, source_frame)")
+            if len(gaps) > 5:
+                problems.append(f"... and {len(gaps) - 5} more gaps")
+    return problems
+
+
+def check_label_files(files: list[Path], gaps: bool = True) -> list[Path]:
+    """Raise ``ValueError`` listing :func:`label_folder_problems`; else return ``files``."""
+    problems = label_folder_problems([Path(f) for f in files], gaps)
+    if problems:
+        raise ValueError("label-map folder is inconsistent:\n  - " + "\n  - ".join(problems))
+    return files
