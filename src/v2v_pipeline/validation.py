@@ -188,7 +188,7 @@ def label_folder_problems(files: list[Path], gaps: bool = True) -> list[str]:
         step = int(np.median(steps)) if len(steps) else 1
         # only a regular numbering (nearly every step the same) says which numbers are missing
         if step > 0 and np.mean(steps == step) >= 0.9:
-            gaps = [(i, int(round(s / step)) - 1) for i, s in enumerate(steps) if s > step]
+            gaps = [(i, int(round(s / step)) - 1) for i, s in enumerate(steps) if round(s / step) >= 2]
             for i, missing in gaps[:5]:
                 problems.append(f"label maps in {files[i].parent} skip {missing} number{'s' if missing != 1 else ''} "
                                 f"after {files[i].name} (position {i}): every later map would be "
