@@ -190,8 +190,9 @@ def label_folder_problems(files: list[Path], gaps: bool = True) -> list[str]:
         if step > 0 and np.mean(steps == step) >= 0.9:
             gaps = [(i, int(round(s / step)) - 1) for i, s in enumerate(steps) if round(s / step) >= 2]
             for i, missing in gaps[:5]:
-                problems.append(f"label maps in {files[i].parent} skip {missing} number{'s' if missing != 1 else ''} "
-                                f"after {files[i].name} (position {i}): every later map would be "
+                problems.append(f"label maps in {files[i].parent} skip {missing} map{'s' if missing != 1 else ''} "
+                                f"after {files[i].name} (position {i}; the numbers step by {step}, the next is "
+                                f"{files[i + 1].name}): every later map would be "
                                 f"{missing} frame{'s' if missing != 1 else ''} early; add the missing maps or use a mapping "
                                 "table (index, source_frame)")
             if len(gaps) > 5:

@@ -49,7 +49,7 @@ def test_label_folder_with_a_gap_reports_its_position(tmp_path):
     from v2v_pipeline.labels.precomputed import match_label_files
 
     folder = _maps(tmp_path / "maps", skip=(7,))
-    with pytest.raises(ValueError, match=r"skip 1 number after frame000006.png \(position 6\)"):
+    with pytest.raises(ValueError, match=r"skip 1 map after frame000006.png \(position 6; the numbers step by 1, the next is frame000008.png\)"):
         match_label_files(folder)
 
 
