@@ -60,7 +60,7 @@ def test_damaged_video_is_refused_with_count_and_first_timestamp(h264_damaged):
     msg = str(err.value)
     assert f"{report.bad_frames} bad frames of 60" in msg
     assert f"first at {report.first_bad_time:.3f} s" in msg
-    assert "ingest.max_bad_frames" in msg and "re-export" in msg.lower()
+    assert "ingest.max_bad_frames" in msg and "re-download the original" in msg
 
 
 def test_packets_the_decoder_rejects_are_counted_and_filled(tmp_path):

@@ -70,7 +70,7 @@ def check_damage(name: str, path: Path, max_bad: int) -> dict:
     if report.bad_frames > max_bad:
         raise VideoError(
             f"video '{name}' ({path}) is damaged: {report.describe()}; ingest.max_bad_frames is {max_bad}. "
-            f"Re-export or re-download it (`ffmpeg -i in -c:v libx264 -pix_fmt yuv420p out.mp4` keeps the damage), "
+            "Re-copy or re-download the original (re-encoding this file would bake the damage in), "
             f"or set ingest.max_bad_frames to {report.bad_frames} or more to keep it with the damaged frames flagged "
             "and left out of training"
         )
