@@ -186,8 +186,9 @@ def label_folder_problems(files: list[Path], gaps: bool = True) -> list[str]:
         numbers = np.array([int(p.group(2)) for p in parts])
         steps = np.diff(numbers)
         step = int(np.median(steps)) if len(steps) else 1
-        # only a regular numbering (nearly every step the same) says which numbers are missing
-        if step > 0 and np.mean(steps == step) >= 0.9:
+        # only a regular numbering (every step a multiple of the usual one) says which maps are
+        # missing; numbers sampled with jitter (EDN's subject 4: steps 4, 5, 6, 15) are taken as they are
+        if step > 0 and np.mean(steps == step) >= 0.9 and not np.any(steps % step):
             gaps = [(i, int(round(s / step)) - 1) for i, s in enumerate(steps) if round(s / step) >= 2]
             for i, missing in gaps[:5]:
                 problems.append(f"label maps in {files[i].parent} skip {missing} map{'s' if missing != 1 else ''} "
