@@ -70,3 +70,12 @@ def test_consistent_label_folders_still_match(tmp_path):
 
     assert len(match_label_files(_maps(tmp_path / "a"), 12)) == 12
     assert len(match_label_files(_maps(tmp_path / "b", n=6, size=(16, 16)))) == 6
+
+
+def test_real_edn_folder_with_jittered_numbering_is_accepted():
+    """EDN's subject-4 label maps are numbered by sampled source frame (steps 4, 5, 6, 15): not a gap."""
+    from tests.conftest import shared_file
+    from v2v_pipeline.labels.precomputed import match_label_files
+
+    folder = shared_file("edn_subject4", "openpose")
+    assert len(match_label_files(folder)) == 800
