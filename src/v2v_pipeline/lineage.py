@@ -1,7 +1,8 @@
 """Run lineage: every saved artifact records what it was made from; nodes that combine artifacts
 check that they belong together.
 
-Each saved file gets a sidecar ``<file>.lineage.json`` in its own (version) folder::
+Each saved file gets a hidden sidecar ``.<file>.lineage`` (JSON) in its own (version) folder, named
+so that no glob for the artifact's own extension picks it up::
 
     {"dataset": "label_maps", "sha256": "...", "run": "<kedro run id>",
      "inputs":    {"frames": "<id>", "frame_index": "<id>"},
@@ -27,7 +28,7 @@ from v2v_pipeline.storage import sha256_file, write_json_atomic
 
 log = logging.getLogger(__name__)
 
-SUFFIX = ".lineage.json"
+SUFFIX = ".lineage"
 
 
 class LineageError(ValueError):
@@ -49,7 +50,7 @@ class Record:
 
 def sidecar(path: str | os.PathLike) -> Path:
     path = Path(path)
-    return path.with_name(path.name + SUFFIX)
+    return path.with_name(f".{path.name}{SUFFIX}")
 
 
 def file_id(path: str | os.PathLike) -> str:
