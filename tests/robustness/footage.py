@@ -54,3 +54,17 @@ def corrupt_packets(path: Path, first: int = 20, count: int = 20, lo: float = 0.
         data[a:b] = rng.integers(0, 256, b - a, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
     return path
+
+
+def fresh_mlflow(tmp_path: Path, monkeypatch) -> None:
+    """A tracking store of this test only (earlier Kedro runs in the process leave MLflow state)."""
+    import os
+
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
+        monkeypatch.delenv(key)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("robustness")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.robustness.footage import make_video
+from tests.robustness.footage import fresh_mlflow, make_video
 from v2v_pipeline.interrupt import clean_stale, rollback
 
 
@@ -60,12 +60,12 @@ def test_sigterm_ends_mlflow_run_killed_and_removes_temp_files(tmp_path):
     assert list(runs.status) == ["KILLED"]
 
 
-def test_sigint_in_process_marks_run_killed_and_raises_keyboard_interrupt(tmp_path):
+def test_sigint_in_process_marks_run_killed_and_raises_keyboard_interrupt(tmp_path, monkeypatch):
     import mlflow
 
     from v2v_pipeline.interrupt import RunGuard
 
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    fresh_mlflow(tmp_path, monkeypatch)
     run = mlflow.start_run()
     version = tmp_path / "data" / "x.zip" / "V1"
     version.mkdir(parents=True)

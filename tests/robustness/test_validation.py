@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.robustness.footage import make_video
+from tests.robustness.footage import fresh_mlflow, make_video
 from v2v_pipeline.validation import ValidationError, check_parameters, check_run, min_frames_for_split
 
 ALL = {"probe_videos", "compute_flows", "normalize_sources", "build_dataset"}
@@ -37,10 +37,10 @@ def test_names_mlflow_or_the_file_system_reject():
     assert "ingest.sources[0].name is 'Quelle (é)'" in msg and "'Quelle_e'" in msg
 
 
-def test_the_suggested_name_is_accepted_by_mlflow(tmp_path):
+def test_the_suggested_name_is_accepted_by_mlflow(tmp_path, monkeypatch):
     import mlflow
 
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'm.db'}")
+    fresh_mlflow(tmp_path, monkeypatch)
     with mlflow.start_run():
         mlflow.log_metric("ingest_bad_frames_Quelle_e", 0)  # would raise for 'Quelle (é)'
         with pytest.raises(Exception):
