@@ -108,3 +108,19 @@ def test_archive_write_on_full_disk(tmp_path, monkeypatch):
     with pytest.raises(DiskFullError, match=r"disk full: writing the artifact a.zip to .* is free"):
         write_archive(tmp_path / "a.zip", {"x.json": {"k": 1}})
     assert not list(tmp_path.iterdir())
+
+
+def test_training_on_a_full_checkpoint_disk_still_exports_the_model(tmp_path, monkeypatch, caplog):
+    """The issue's case: with no room for checkpoints every save fails; training still finishes
+    and the final model (returned in memory, saved by the catalog elsewhere) is exported."""
+    from tests.training.test_trainer import make_trainer, params
+
+    monkeypatch.setattr(ckpt_mod.torch, "save", _enospc_after(64))
+    trainer = make_trainer(params("pix2pixhd", max_steps=6, checkpoint_every=2, val_every=6), tmp_path / "run")
+    with caplog.at_level(logging.ERROR, logger="v2v_pipeline.training.checkpoint"):
+        result = trainer.fit()
+    assert result.model_file["step"] == 6
+    assert trainer.ckpt.failed_saves >= 2
+    lines = [r.getMessage() for r in caplog.records if "disk full" in r.getMessage()]
+    assert len(lines) == trainer.ckpt.failed_saves and all("\n" not in m for m in lines)
+    assert not list((tmp_path / "run").rglob("*.partial"))
