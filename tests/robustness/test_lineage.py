@@ -4,7 +4,6 @@ fails with the stale artifact and the rebuild command."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
