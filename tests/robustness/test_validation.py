@@ -79,3 +79,17 @@ def test_kedro_run_fails_in_the_hook_before_any_artifact(kedro_project, tmp_path
     with pytest.raises(ValidationError, match="ingest.pad_value is 999"):
         kedro_project("ingest", params=params)
     assert not list(Path(kedro_project.root / "data").rglob("*.parquet"))
+
+
+def test_tracking_helpers_never_fail_on_a_name_mlflow_rejects(tmp_path, monkeypatch):
+    import mlflow
+
+    from v2v_pipeline import tracking
+
+    fresh_mlflow(tmp_path, monkeypatch)
+    with mlflow.start_run() as run:
+        tracking.log_metrics({"ingest_bad_frames_Quelle (é)": 3})
+        tracking.set_tags({"video.Quelle (é)": "x"})
+    data = mlflow.get_run(run.info.run_id).data
+    assert data.metrics == {"ingest_bad_frames_Quelle ___": 3.0}
+    assert data.tags["video.Quelle ___"] == "x"
