@@ -25,6 +25,8 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from v2v_pipeline.diskspace import disk_guard
+
 PNG_COMPRESSION = 3  # fixed: part of the byte-identical guarantee
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -63,8 +65,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; finished artifacts get the usual mode
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        with disk_guard(path, tmp_path):  # ENOSPC: one line naming the directory, space needed / free, the fix
+            yield tmp_path
+            os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
