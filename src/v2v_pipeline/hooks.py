@@ -11,6 +11,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from v2v_pipeline.datasets.run_outputs import saved_by_run, saved_location
 from v2v_pipeline.params import validate_all
 from v2v_pipeline.storage import sha256_file, write_json_atomic
 
@@ -37,17 +38,9 @@ def parameters_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def saved_path(dataset: Any) -> Path | None:
-    """The file a (possibly versioned) file-based dataset has just written, or None."""
-    filepath = getattr(dataset, "_filepath", None)
-    if filepath is None:
-        return None
-    version = getattr(dataset, "_version", None)
-    if version is not None and hasattr(dataset, "resolve_save_version"):
-        path = Path(str(dataset._get_versioned_path(dataset.resolve_save_version())))
-    else:
-        path = Path(str(filepath))
-    return path if path.exists() else None
+def saved_path(dataset: Any) -> Path | str | None:
+    """The file a (possibly versioned) file-based dataset has just written (a path or fsspec URL), or None."""
+    return saved_location(dataset)
 
 
 class ProjectHooks:
@@ -91,6 +84,11 @@ class ProjectHooks:
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow ends the MLflow run
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        # ParallelRunner / Dask run the dataset hooks in their workers: find this run's files in the catalog
+        for ds, path in saved_by_run(catalog, pipeline.all_outputs() - set(self._saved)).items():
+            self._saved[ds] = path
+            if getattr(catalog.get(ds), "_version", None) is not None:
+                self._versions[ds] = catalog.get(ds).resolve_save_version()
         if not self._saved:
             return
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
@@ -112,6 +110,8 @@ class ProjectHooks:
         }
         out = MANIFEST_DIR / f"manifest_{name.replace('+', '_').strip('_')}.json"
         write_json_atomic(out, manifest)
+        if run_params.get("run_id"):  # per run, so concurrent runs keep their own (the one above is the last finished)
+            write_json_atomic(MANIFEST_DIR / "runs" / str(run_params["run_id"]) / out.name, manifest)
         log.info("manifest of %d artifacts written to %s", len(manifest["artifacts"]), out)
         _log_manifest_to_mlflow(out, manifest, self._versions)
 
