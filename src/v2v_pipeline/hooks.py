@@ -11,7 +11,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from v2v_pipeline.datasets.run_outputs import saved_by_run, saved_location
+from v2v_pipeline.datasets.run_outputs import catalog_filepath, saved_by_run, saved_location
 from v2v_pipeline.params import validate_all
 from v2v_pipeline.storage import sha256_file, write_json_atomic
 
@@ -103,7 +103,7 @@ class ProjectHooks:
             "code_version": code_version(run_params.get("project_path", ".")),
             "parameters_hash": parameters_hash(used_params),
             "artifacts": {
-                ds: {"filepath": _relative(getattr(catalog.get(ds), "_filepath", path), project),
+                ds: {"filepath": _relative(catalog_filepath(catalog.get(ds), path), project),
                      "sha256": sha256_file(path)}
                 for ds, path in sorted(self._saved.items())
             },

@@ -44,3 +44,13 @@ def saved_by_run(catalog: Any, names: Any) -> dict[str, str | Path]:
         if location is not None:
             found[name] = location
     return found
+
+
+def catalog_filepath(dataset: Any, default: Any = None) -> Any:
+    """The dataset's (unversioned) ``filepath`` as the catalog names it: a URL off the local disk."""
+    filepath = getattr(dataset, "_filepath", None)
+    if filepath is None:
+        return default
+    if getattr(dataset, "is_local", True) is False:
+        return dataset._fs.unstrip_protocol(str(filepath))
+    return filepath

@@ -1,0 +1,77 @@
+"""The data pipeline on the demo gives the same artifacts (manifest SHA-256s) whatever the
+storage (local disk, memory://) and the runner (sequential, ParallelRunner, Dask LocalCluster)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_ROOT
+from tests.scale.conftest import SMALL, hashes
+
+DATA_ARTIFACTS = {"video_metadata", "frame_index", "frames", "keypoints", "label_frames", "label_maps",
+                  "person_masks", "flows", "normalization", "normalized_keypoints", "normalized_label_frames",
+                  "normalized_label_maps", "dataset_archive", "dataset_frames", "dataset_sequences",
+                  "dataset_manifest", "flow_preview", "label_contact_sheet", "normalization_plot"}
+
+
+def test_reference_manifest_covers_the_data_chain(reference):
+    assert DATA_ARTIFACTS <= set(reference["artifacts"])
+
+
+@pytest.mark.slow
+def test_memory_filesystem_gives_the_same_artifacts(project, reference):
+    """Every file artifact of the catalog on memory:// (fsspec, in-process): same bytes as on the disk."""
+    import fsspec
+
+    base = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
+    root = f"memory:///{uuid.uuid4().hex}/"
+    catalog = {name: {**entry, "filepath": root + entry["filepath"]}
+               for name, entry in base.items() if "filepath" in entry}
+    assert {"frames", "flow_preview", "dataset_archive"} <= set(catalog)
+    project.add_env("memory", catalog)
+    manifest = project.run("data", env="memory")
+    assert hashes(manifest) == hashes(reference)
+    fs = fsspec.filesystem("memory")
+    written = fs.glob(root.replace("memory://", "") + "data/**/*.zip")
+    assert any("/frames.zip/" in p for p in written) and any("/dataset.zip/" in p for p in written)
+    assert all(manifest["artifacts"][n]["filepath"].startswith("memory://") for n in ("frames", "flows"))
+
+
+@pytest.mark.slow
+def test_parallel_runner_gives_the_same_artifacts(project, reference):
+    """`kedro run --runner=ParallelRunner --pipelines=data`, as a user runs it (a fresh process that
+    forks its workers; this test process already holds a MediaPipe graph, which cannot be forked)."""
+    project.add_env("small", {})
+    (project.root / "conf/small/parameters_small.yml").write_text(yaml.safe_dump(SMALL))
+    runs = project.root / "data/08_reporting/runs"
+    before = set(runs.iterdir())
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    proc = subprocess.run([sys.executable, "-m", "kedro", "run", "--runner=ParallelRunner", "--pipelines=data",
+                           "--env=small"], cwd=project.root, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (new_run,) = set(runs.iterdir()) - before
+    manifest = project.manifest(new_run.name)
+    assert hashes(manifest) == hashes(reference)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_artifacts(project, reference):
+    distributed = pytest.importorskip("distributed")
+    from v2v_pipeline.runners import DaskRunner
+
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        runner = DaskRunner(client_args={"address": cluster.scheduler_address})
+        try:
+            manifest = project.run("data", runner=runner)
+            workers = runner._client.run(lambda: __import__("os").getpid())
+        finally:
+            runner._client.close()
+    assert len(workers) == 2
+    assert hashes(manifest) == hashes(reference)
