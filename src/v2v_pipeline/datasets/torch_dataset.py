@@ -30,8 +30,9 @@ class TorchCheckpointDataset(VersionedFileDataset):
             raise DatasetError(f"TorchCheckpointDataset saves a dict, not {type(data).__name__}")
 
         def write(path: Path) -> None:
-            with atomic_path(path, suffix=".pt") as tmp:
-                torch.save(data, tmp)
+            # through a file object: torch.save names the zip records after a path's (random temp) name
+            with atomic_path(path, suffix=".pt") as tmp, open(tmp, "wb") as f:
+                torch.save(data, f)
 
         self._write(write)
 
