@@ -20,6 +20,23 @@ DATA_ARTIFACTS = {"video_metadata", "frame_index", "frames", "keypoints", "label
                   "dataset_manifest", "flow_preview", "label_contact_sheet", "normalization_plot"}
 
 
+def logged_artifacts(root, run_started_after: float = 0.0) -> set[str]:
+    """Artifacts of the newest MLflow run of the project (and that it finished)."""
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("v2v_pipeline")
+    (run,) = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+    assert run.info.status == "FINISHED"
+    found = set()
+    for folder in ("flow", "label", "normalize"):
+        found |= {a.path for a in client.list_artifacts(run.info.run_id, folder)}
+    return found
+
+
+ARTIFACTS_LOGGED = {"flow/flow_preview.png", "label/label_contact_sheet.png", "normalize/normalization.png"}
+
+
 def test_reference_manifest_covers_the_data_chain(reference):
     assert DATA_ARTIFACTS <= set(reference["artifacts"])
 
@@ -59,6 +76,7 @@ def test_parallel_runner_gives_the_same_artifacts(project, reference):
     (new_run,) = set(runs.iterdir()) - before
     manifest = project.manifest(new_run.name)
     assert hashes(manifest) == hashes(reference)
+    assert ARTIFACTS_LOGGED <= logged_artifacts(project.root)  # logged from the worker processes
 
 
 @pytest.mark.slow
@@ -75,3 +93,4 @@ def test_dask_local_cluster_gives_the_same_artifacts(project, reference):
             runner._client.close()
     assert len(workers) == 2
     assert hashes(manifest) == hashes(reference)
+    assert ARTIFACTS_LOGGED <= logged_artifacts(project.root)  # logged from the Dask workers
