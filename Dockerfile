@@ -36,10 +36,10 @@ ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     MPLBACKEND=Agg
-# git: the manifest records the code version (falls back to the package version without it);
-# libgl/libglib: OpenCV / MediaPipe runtime libraries
+# libgl/libglib: OpenCV / MediaPipe runtime libraries (.git is not copied: manifests record the
+# package version as the code version, e.g. "v0.1 (no git)")
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git libgl1 libglib2.0-0 \
+ && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 
