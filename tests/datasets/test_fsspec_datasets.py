@@ -258,3 +258,18 @@ def test_saved_by_run_finds_only_this_runs_files(tmp_path, monkeypatch):
     found = saved_by_run(catalog, ["t", "m"])
     assert str(found["t"]).endswith("2026-01-01T00.00.09.000Z/t.parquet")
     assert found["m"].startswith("memory://") and sha256_file(found["m"]) == hashlib.sha256(b'{\n  "a": 1\n}\n').hexdigest()
+
+
+def test_remote_catalog_moves_every_file_artifact(capsys):
+    from v2v_pipeline.datasets.remote_catalog import main, remote_catalog
+
+    base = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
+    moved = remote_catalog(base, "s3://bucket/v2v/", credentials="s3")
+    assert set(moved) == {n for n, e in base.items() if "filepath" in e}
+    assert moved["frames"] == {**base["frames"], "filepath": "s3://bucket/v2v/data/02_intermediate/frames.zip",
+                               "credentials": "s3"}
+    main(["gs://b/p", "--catalog", str(PROJECT_ROOT / "conf/base/catalog.yml")])
+    text = capsys.readouterr().out
+    assert yaml.safe_load(text)["flows"]["filepath"] == "gs://b/p/data/04_feature/flows.zip"
+    with pytest.raises(ValueError, match="absolute filepath"):
+        remote_catalog({"x": {"type": "t", "filepath": "s3://a/b"}}, "s3://c")

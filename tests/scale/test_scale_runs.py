@@ -46,16 +46,18 @@ def test_memory_filesystem_gives_the_same_artifacts(project, reference):
     """Every file artifact of the catalog on memory:// (fsspec, in-process): same bytes as on the disk."""
     import fsspec
 
+    from v2v_pipeline.datasets.remote_catalog import remote_catalog
+
     base = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
     root = f"memory:///{uuid.uuid4().hex}/"
-    catalog = {name: {**entry, "filepath": root + entry["filepath"]}
-               for name, entry in base.items() if "filepath" in entry}
+    catalog = remote_catalog(base, root)  # what `python -m v2v_pipeline.datasets.remote_catalog URL` writes
     assert {"frames", "flow_preview", "dataset_archive"} <= set(catalog)
     project.add_env("memory", catalog)
     manifest = project.run("data", env="memory")
     assert hashes(manifest) == hashes(reference)
     fs = fsspec.filesystem("memory")
     written = fs.glob(root.replace("memory://", "") + "data/**/*.zip")
+    assert not (project.root / "memory:").exists()
     assert any("/frames.zip/" in p for p in written) and any("/dataset.zip/" in p for p in written)
     assert all(manifest["artifacts"][n]["filepath"].startswith("memory://") for n in ("frames", "flows"))
 
