@@ -3,6 +3,7 @@ storage (local disk, memory://) and the runner (sequential, ParallelRunner, Dask
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -96,3 +97,34 @@ def test_dask_local_cluster_gives_the_same_artifacts(project, reference):
     assert len(workers) == 2
     assert hashes(manifest) == hashes(reference)
     assert ARTIFACTS_LOGGED <= logged_artifacts(project.root)  # logged from the Dask workers
+
+
+TINY_TRAIN = {"train": {"network": {"ngf": 8, "n_blocks": 1, "ndf": 8, "num_D": 1}, "max_steps": 2, "log_every": 1,
+                        "val_every": 100, "checkpoint_every": 100, "num_workers": 0, "device": "cpu", "threads": 1}}
+
+
+@pytest.mark.slow
+def test_two_node_torchrun_as_documented(project, reference):
+    """docs/scaling.md's multi-node commands, with two 'nodes' on this machine (localhost, Gloo on the CPU)."""
+    import socket
+
+    project.add_env("tiny", {})
+    (project.root / "conf/tiny/parameters_tiny.yml").write_text(yaml.safe_dump(TINY_TRAIN))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+
+    def node(rank: int) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={rank}",
+                                 "--nproc_per_node=1", "--master_addr=127.0.0.1", f"--master_port={port}",
+                                 "-m", "v2v_pipeline.train_ddp", "--env", "tiny"],
+                                cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    nodes = [node(1), node(0)]
+    logs = [p.communicate(timeout=600)[0] for p in nodes]
+    assert [p.returncode for p in nodes] == [0, 0], logs[1][-3000:] + logs[0][-3000:]
+    assert "DDP: rank 1 of 2 on cpu (gloo)" in logs[0] and "DDP: rank 0 of 2 on cpu (gloo)" in logs[1]
+    manifest = json.loads((project.root / "data/08_reporting/manifest_train.json").read_text())
+    assert "trained_model" in manifest["artifacts"]  # rank 0 ran the Kedro train pipeline
