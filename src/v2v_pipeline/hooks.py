@@ -117,6 +117,8 @@ class ProjectHooks:
 
 
 def _relative(path: Any, root: Path) -> str:
+    if "://" in str(path):  # an fsspec URL (object storage), not a local path
+        return str(path)
     try:
         return Path(str(path)).resolve().relative_to(root).as_posix()
     except ValueError:

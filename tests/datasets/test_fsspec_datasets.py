@@ -231,16 +231,21 @@ def test_artifact_is_logged_to_the_run_it_was_sent_from(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
-    ds = ImageDataset(str(tmp_path / "sheet.png"), mlflow_artifact_path="label")
-    with mlflow.start_run() as run:
-        ds.save(FRAME)  # in the process of the active run
-        sent = pickle.dumps(ds)  # as ParallelRunner / Dask send it to a worker
-    worker_copy = pickle.loads(sent)
-    worker_copy._filepath = worker_copy._filepath.with_name("sheet2.png")
-    assert mlflow.active_run() is None  # like a worker process: no active run
-    worker_copy.save(FRAME)
-    names = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(run.info.run_id, "label")}
+    try:
+        experiment = mlflow.set_experiment("datasets-test")  # not the experiment an earlier Kedro run made active
+        ds = ImageDataset(str(tmp_path / "sheet.png"), mlflow_artifact_path="label")
+        with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
+            ds.save(FRAME)  # in the process of the active run
+            sent = pickle.dumps(ds)  # as ParallelRunner / Dask send it to a worker
+        worker_copy = pickle.loads(sent)
+        worker_copy._filepath = worker_copy._filepath.with_name("sheet2.png")
+        assert mlflow.active_run() is None  # like a worker process: no active run
+        worker_copy.save(FRAME)
+        names = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(run.info.run_id, "label")}
+    finally:
+        mlflow.set_tracking_uri(previous)
     assert names == {"label/sheet.png", "label/sheet2.png"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from copy import deepcopy
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -83,7 +84,12 @@ class LatestFileDataset(AbstractDataset[Any, "Path | None"]):
             self._fs.invalidate_cache(get_filepath_str(self._path, self._protocol))
         pattern = get_filepath_str(self._path / "*" / self._path.name, self._protocol)
         versions = sorted(p for p in self._fs.glob(pattern) if self._fs.isfile(p))
-        return local_copy(self._fs, versions[-1]) if versions else None
+        if not versions:
+            return None
+        newest = local_copy(self._fs, versions[-1])
+        if self._protocol == "file" and not Path(self._path).is_absolute():
+            newest = Path(os.path.relpath(newest))  # as the catalog names it (relative to the project)
+        return newest
 
     def save(self, data: Any) -> None:
         return None
