@@ -128,3 +128,33 @@ def test_two_node_torchrun_as_documented(project, reference):
     assert "DDP: rank 1 of 2 on cpu (gloo)" in logs[0] and "DDP: rank 0 of 2 on cpu (gloo)" in logs[1]
     manifest = json.loads((project.root / "data/08_reporting/manifest_train.json").read_text())
     assert "trained_model" in manifest["artifacts"]  # rank 0 ran the Kedro train pipeline
+
+
+def _cli(project, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return subprocess.Popen([sys.executable, "-m", "kedro", "run", *args], cwd=project.root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_two_concurrent_ingest_runs_equal_the_same_runs_one_after_the_other(project, reference):
+    """Issue 13: two `kedro run`s started together in one project (12 and 30 frames) keep their
+    outputs apart: each node reads its own run's versions, each run has its own manifest."""
+    project.add_env("small", {})
+    (project.root / "conf/small/parameters_small.yml").write_text(yaml.safe_dump(SMALL))
+    runs = project.root / "data/08_reporting/runs"
+
+    def manifests(procs) -> list[dict]:
+        before = set(runs.iterdir())
+        outs = [p.communicate(timeout=600)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0] * len(procs), "\n".join(o[-2000:] for o in outs)
+        new = sorted(set(runs.iterdir()) - before)
+        found = [project.manifest(r.name, "ingest") for r in new]
+        return sorted((hashes(m) for m in found), key=lambda h: h["frame_index"])
+
+    args = [("--pipelines=ingest", "--env=small", f"--params=ingest.max_frames={n}") for n in (12, 30)]
+    concurrent = manifests([_cli(project, *a) for a in args])
+    sequential = [manifests([_cli(project, *a)])[0] for a in args]
+    assert concurrent == sorted(sequential, key=lambda h: h["frame_index"])
+    assert concurrent[0]["frames"] != concurrent[1]["frames"]  # two different runs, not one run's output twice
