@@ -12,6 +12,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from v2v_pipeline import interrupt, lineage, validation
+from v2v_pipeline.datasets.run_outputs import catalog_filepath, saved_by_run, saved_location
 from v2v_pipeline.params import validate_all
 from v2v_pipeline.storage import sha256_file, write_json_atomic
 
@@ -38,17 +39,9 @@ def parameters_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def saved_path(dataset: Any) -> Path | None:
-    """The file a (possibly versioned) file-based dataset has just written, or None."""
-    filepath = getattr(dataset, "_filepath", None)
-    if filepath is None:
-        return None
-    version = getattr(dataset, "_version", None)
-    if version is not None and hasattr(dataset, "resolve_save_version"):
-        path = Path(str(dataset._get_versioned_path(dataset.resolve_save_version())))
-    else:
-        path = Path(str(filepath))
-    return path if path.exists() else None
+def saved_path(dataset: Any) -> Path | str | None:
+    """The file a (possibly versioned) file-based dataset has just written (a path or fsspec URL), or None."""
+    return saved_location(dataset)
 
 
 class ProjectHooks:
@@ -118,6 +111,11 @@ class ProjectHooks:
         inputs = {n: self._records[n] for n in node.inputs if n in self._records}
         dataset = self._dataset(dataset_name)
         path = saved_path(dataset) if dataset is not None else None
+        if isinstance(path, str):  # an fsspec URL (object storage): in the manifest; lineage sidecars are local files
+            self._saved[dataset_name] = path
+            if getattr(dataset, "_version", None) is not None:
+                self._versions[dataset_name] = dataset.resolve_save_version()
+            return
         if path is None or not path.is_file():
             ancestors: dict[str, str] = {}
             for rec in inputs.values():
@@ -145,6 +143,11 @@ class ProjectHooks:
     @hook_impl(tryfirst=True)  # before kedro-mlflow ends the MLflow run
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         self._guard.stop()
+        # ParallelRunner / Dask run the dataset hooks in their workers: find this run's files in the catalog
+        for ds, path in saved_by_run(catalog, pipeline.all_outputs() - set(self._saved)).items():
+            self._saved[ds] = path
+            if getattr(catalog.get(ds), "_version", None) is not None:
+                self._versions[ds] = catalog.get(ds).resolve_save_version()
         if not self._saved:
             return
         names = run_params.get("pipeline_names") or [run_params.get("pipeline_name") or "__default__"]
@@ -159,13 +162,15 @@ class ProjectHooks:
             "code_version": code_version(run_params.get("project_path", ".")),
             "parameters_hash": parameters_hash(used_params),
             "artifacts": {
-                ds: {"filepath": _relative(getattr(catalog.get(ds), "_filepath", path), project),
+                ds: {"filepath": _relative(catalog_filepath(catalog.get(ds), path), project),
                      "sha256": self._sha.get(ds) or sha256_file(path)}
                 for ds, path in sorted(self._saved.items())
             },
         }
         out = MANIFEST_DIR / f"manifest_{name.replace('+', '_').strip('_')}.json"
         write_json_atomic(out, manifest)
+        if run_params.get("run_id"):  # per run, so concurrent runs keep their own (the one above is the last finished)
+            write_json_atomic(MANIFEST_DIR / "runs" / str(run_params["run_id"]) / out.name, manifest)
         log.info("manifest of %d artifacts written to %s", len(manifest["artifacts"]), out)
         _log_manifest_to_mlflow(out, manifest, self._versions)
 
@@ -205,6 +210,8 @@ def _leftover_roots(project: Path, params: dict[str, Any]) -> list[Path]:
 
 
 def _relative(path: Any, root: Path) -> str:
+    if "://" in str(path):  # an fsspec URL (object storage), not a local path
+        return str(path)
     try:
         return Path(str(path)).resolve().relative_to(root).as_posix()
     except ValueError:

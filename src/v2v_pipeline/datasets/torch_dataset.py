@@ -18,7 +18,7 @@ class TorchCheckpointDataset(VersionedFileDataset):
     ``weights_only=True``, so a checkpoint cannot run code when it is opened."""
 
     def load(self) -> dict:
-        path = self.load_path
+        path = self._local_load_path()
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
@@ -29,8 +29,13 @@ class TorchCheckpointDataset(VersionedFileDataset):
     def save(self, data: dict) -> None:
         if not isinstance(data, dict):
             raise DatasetError(f"TorchCheckpointDataset saves a dict, not {type(data).__name__}")
-        with atomic_path(self.save_path, suffix=".pt") as tmp:
-            torch.save(data, tmp)
+
+        def write(path: Path) -> None:
+            # through a file object: torch.save names the zip records after a path's (random temp) name
+            with atomic_path(path, suffix=".pt") as tmp, open(tmp, "wb") as f:
+                torch.save(data, f)
+
+        self._write(write)
 
 
 class ModelRef:
