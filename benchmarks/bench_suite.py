@@ -46,6 +46,15 @@ ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_t
 SOURCE_VIDEO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sources" / "studio_walk.mp4"
 
 
+CLOCK = {"fn": time.perf_counter, "name": "wall"}
+
+
+def now() -> float:
+    """The benchmark clock: wall time, or (``--clock cpu``) this thread's CPU time, which a busy machine
+    inflates much less (torch then runs on one thread, in this thread)."""
+    return CLOCK["fn"]()
+
+
 def say(line: str = "") -> None:
     print(line, flush=True)  # noqa: T201
 
@@ -118,7 +127,7 @@ def loss_agreement(a: list[float], b: list[float]) -> dict[str, float]:
 
 
 def bench_training(name: str, size: tuple[int, int], variants: list[str], steps: int, chunk: int, tiny: bool,
-                   device: str, seed: int = 0) -> dict[str, Any]:
+                   device: str, seed: int = 0, verbose: bool = True) -> dict[str, Any]:
     train = recipe(name)
     if tiny:
         train = quick(train)
@@ -137,12 +146,14 @@ def bench_training(name: str, size: tuple[int, int], variants: list[str], steps:
         idx = order[first : first + chunk]
         # alternate who goes first so that a load spike does not always hit the same path
         for k in (names if c % 2 == 0 else names[::-1]):
-            t0 = time.perf_counter()
+            t0 = now()
             for i in idx:
                 out = paths[k].step(i)
                 for key in losses[k]:
                     losses[k][key].append(out[key])
-            times[k].append((time.perf_counter() - t0) / len(idx))
+            times[k].append((now() - t0) / len(idx))
+        if verbose:
+            print(f"    chunk {c}: " + ", ".join(f"{k} {times[k][-1]:.2f} s/step" for k in names), file=sys.stderr, flush=True)
     ips = images_per_step(train)
     row: dict[str, Any] = {"recipe": name, "size": f"{size[0]}x{size[1]}", "steps": steps, "chunk": chunk,
                            "images_per_step": ips, "paths": {}}
@@ -206,9 +217,9 @@ def bench_generation(family: str, size: tuple[int, int], frames: int, batches: l
         t: dict[str, list[float]] = {k: [] for k in variants}
         for r in range(repeats):
             for k in (list(variants) if r % 2 == 0 else list(variants)[::-1]):
-                t0 = time.perf_counter()
+                t0 = now()
                 outs[k] = variants[k].clip(labels, b)
-                t[k].append(time.perf_counter() - t0)
+                t[k].append(now() - t0)
         base = min(t["baseline eager fp32"])
         for k in variants:
             diff = np.abs(outs[k].astype(int) - ref.astype(int))
@@ -358,7 +369,8 @@ def markdown(res: dict[str, Any]) -> str:
              f"- torch {m['torch']}, CPU capability {m['torch_cpu_capability']}, ISA: {isa}",
              f"- threads {m['torch_threads']} (affinity {m['cpus_in_affinity']} CPUs), device {m['device']}, "
              f"load average at start {m['load_average_at_start'][0]:.2f}",
-             f"- mode: {res['config']['mode']}; PROVISIONAL when other processes share the machine", ""]
+             f"- mode: {res['config']['mode']}, clock: {res['config'].get('clock', 'wall')}; PROVISIONAL when other "
+             "processes share the machine", ""]
     if res.get("training"):
         lines += ["## Training (interleaved with the plain eager-fp32 baseline; best chunk)", "",
                   "| recipe | size | path | precision | steps/s | images/s | ratio | ratio (median) | G loss diff |",
@@ -409,12 +421,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fastpaths", nargs="*", default=None,
                     help="inference fast paths to compare (fastpath.optimize_for_inference): precision[+cl][+compile]")
     ap.add_argument("--gen-frames", type=int, default=None)
+    ap.add_argument("--families", nargs="+", default=["pix2pixhd", "edn", "vid2vid"], choices=["pix2pixhd", "edn", "vid2vid"])
+    ap.add_argument("--batches", type=int, nargs="+", default=None, help="pix2pixHD generation batches (default 1 4 8)")
     ap.add_argument("--transfer-frames", type=int, default=None)
     ap.add_argument("--only", nargs="+", choices=["training", "generation", "transfer"], default=None)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="cpu: time training and generation by this thread's CPU time with torch on 1 thread "
+                         "(ratios that survive a busy machine; absolute speeds are then single-thread)")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     args = ap.parse_args(argv)
     q = args.quick
+    if args.clock == "cpu":
+        torch.set_num_threads(1)
+        CLOCK.update(fn=time.thread_time, name="cpu (1 thread)")
     size = (64, 32) if q else tuple(int(v) for v in args.size.lower().split("x"))
     steps = args.steps or (6 if q else 200)
     chunk = args.chunk or (2 if q else 10)
@@ -424,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only or ["training", "generation", "transfer"])
     info = machine_info(args.device)
     res: dict[str, Any] = {"machine": info, "config": {
-        "mode": "quick" if q else "full", "size": list(size), "steps": steps, "chunk": chunk,
+        "mode": "quick" if q else "full", "clock": CLOCK["name"], "size": list(size), "steps": steps, "chunk": chunk,
         "project_variants": args.project, "precision": args.precision,
         "resolved_precision": resolved_precision(args.device, args.precision), "fastpaths": fastpaths},
         "training": [], "generation": [], "transfer": None}
@@ -443,9 +463,9 @@ def main(argv: list[str] | None = None) -> int:
                         + (f"  x{p['ratio_vs_baseline']:.2f} (median x{p['ratio_vs_baseline_median']:.2f}), G loss "
                            f"diff {p['loss_G_agreement']['smoothed_rel_mean_abs_diff']:.4f}" if k != "baseline" else ""))
     if "generation" in only:
-        for fam in ("pix2pixhd", "edn", "vid2vid"):
+        for fam in args.families:
             say(f"generation {fam}: {gen_frames} frames")
-            rows = bench_generation(fam, size, gen_frames, [1, 4, 8] if not q else [1, 2], 2 if q else 3, q,
+            rows = bench_generation(fam, size, gen_frames, args.batches or ([1, 4, 8] if not q else [1, 2]), 2 if q else 3, q,
                                     args.device, args.precision, fastpaths)
             res["generation"] += rows
             for r in rows:
