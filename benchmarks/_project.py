@@ -25,7 +25,11 @@ def resolved_precision(device: str, precision: str) -> str:
 
 
 class ProjectTrainer:
-    """One project training step at a time, on in-memory tensors, with the sample indices the caller picks."""
+    """One project training step at a time, on in-memory tensors, with the sample indices the caller picks.
+
+    The trainer gets the suite's current torch thread count explicitly (``--clock cpu`` sets 1), so a
+    trainer that picks its own threads (e.g. from the affinity mask) cannot change the measurement.
+    """
 
     def __init__(self, train: dict[str, Any], clip: Clip, precision: str = "auto", device: str = "cpu",
                  seed: int = 0, **overrides: Any):
@@ -37,7 +41,7 @@ class ProjectTrainer:
 
         self._tmp = tempfile.TemporaryDirectory(prefix="v2v-bench-")
         data = {**train, "precision": precision, "device": device, "seed": seed, "scale": 1.0, "vgg_weights": None,
-                "threads": None, "resume": False, "checkpoint_dir": self._tmp.name, "registered_model_name": None,
+                "threads": torch.get_num_threads(), "resume": False, "checkpoint_dir": self._tmp.name, "registered_model_name": None,
                 "max_steps": 10**9, "max_minutes": None, **overrides}
         p = parse(TrainParams, data, "train")
         n = len(clip)

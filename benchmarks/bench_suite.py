@@ -207,8 +207,8 @@ def bench_generation(family: str, size: tuple[int, int], frames: int, batches: l
     variants = {"baseline eager fp32": plain, f"project {precision}": project}
     for fp in fastpaths:  # candidate fast paths (v2v_pipeline.fastpath), same plain loop around them
         prec, *opts = fp.split("+")
-        m = optimize_for_inference(copy.deepcopy(g), torch.device("cpu"), prec, channels_last="cl" in opts,
-                                   compile="compile" in opts)
+        m = optimize_for_inference(copy.deepcopy(g), torch.device(device), prec, channels_last="cl" in opts,
+                                   compile="compile" in opts, cast="cast" in opts)
         variants[f"fastpath {fp}"] = PlainGenerator(m, family, int(config.get("n_frames_G", 3)))
     rows = []
     for b in (batches if project.batchable else [1]):
@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="project variants: precision[+cl][+compile], e.g. auto fp32 bf16+cl")
     ap.add_argument("--precision", default="auto", help="project precision for generation and transfer")
     ap.add_argument("--fastpaths", nargs="*", default=None,
-                    help="inference fast paths to compare (fastpath.optimize_for_inference): precision[+cl][+compile]")
+                    help="inference fast paths to compare (fastpath.optimize_for_inference): precision[+cl][+compile][+cast]")
     ap.add_argument("--gen-frames", type=int, default=None)
     ap.add_argument("--families", nargs="+", default=["pix2pixhd", "edn", "vid2vid"], choices=["pix2pixhd", "edn", "vid2vid"])
     ap.add_argument("--batches", type=int, nargs="+", default=None, help="pix2pixHD generation batches (default 1 4 8)")
@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     chunk = args.chunk or (2 if q else 10)
     gen_frames = args.gen_frames or (4 if q else 32)
     transfer_frames = args.transfer_frames or (8 if q else 200)
-    fastpaths = args.fastpaths if args.fastpaths is not None else (["bf16"] if q else ["fp32+cl", "bf16", "bf16+cl"])
+    fastpaths = args.fastpaths if args.fastpaths is not None else (["bf16"] if q else ["fp32+cl", "bf16", "bf16+cl", "bf16+cast"])
     only = set(args.only or ["training", "generation", "transfer"])
     info = machine_info(args.device)
     res: dict[str, Any] = {"machine": info, "config": {

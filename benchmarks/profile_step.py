@@ -93,11 +93,15 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--families", nargs="*", default=["edn"])
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (1 on a busy machine)")
+    ap.add_argument("--no-training", action="store_true")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     size = tuple(int(v) for v in args.size.split("x"))
     parts = [f"# Profiles on {machine_info('cpu')['cpu_model']} ({torch.get_num_threads()} threads, torch "
              f"{torch.__version__})\n"]
-    for p in args.precisions:
+    for p in [] if args.no_training else args.precisions:
         parts.append(profile_training(args.recipe, size, p, args.steps, args.top))
         print(parts[-1], flush=True)  # noqa: T201
     for fam in args.families:
