@@ -164,13 +164,11 @@ def bench_training(name: str, size: tuple[int, int], variants: list[str], steps:
                            "steps_per_s_median": 1 / med, "chunks": len(timed),
                            "loss_G": losses[k]["G_total"], "loss_D": losses[k]["D_loss"]}
         if k != "baseline":
-            b = row["paths"]["baseline"] if "baseline" in row["paths"] else None
             bt = times["baseline"][1:] or times["baseline"]
             row["paths"][k]["ratio_vs_baseline"] = min(bt) / best
             row["paths"][k]["ratio_vs_baseline_median"] = float(np.median(bt)) / med
             row["paths"][k]["loss_G_agreement"] = loss_agreement(losses[k]["G_total"], losses["baseline"]["G_total"])
             row["paths"][k]["loss_D_agreement"] = loss_agreement(losses[k]["D_loss"], losses["baseline"]["D_loss"])
-            del b
     for p in paths.values():
         getattr(p, "close", lambda: None)()
     return row
