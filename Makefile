@@ -59,8 +59,11 @@ viz: install
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
+# make bench [BENCH_ARGS="--quick" | "--large" | "--project auto fp32 bf16+cl"]: the suite against a plain
+# baseline; writes benchmarks/results/<cpu-or-gpu>.json and .md (see docs/performance.md)
+BENCH_ARGS ?=
 bench: install
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/bench_suite.py $(BENCH_ARGS)
 
 lock:
 	$(BIN)/python constraints/lock.py
