@@ -172,8 +172,12 @@ def test_mlflow_models_predict_runs_a_registered_model_offline(registry, tmp_pat
     from v2v_pipeline.inference import FrameGenerator
     from v2v_pipeline.report import resolve_model
 
-    expected = np.stack(list(FrameGenerator(resolve_model(f"models:/{NAME}/1", None)).generate_clip(labels)))
-    np.testing.assert_array_equal(frames, expected)
+    gen = FrameGenerator(resolve_model(f"models:/{NAME}/1", None))
+    expected = np.stack(list(gen.generate_clip(labels)))
+    if gen.precision == "fp32":
+        np.testing.assert_array_equal(frames, expected)
+    else:  # bf16 kernels may round differently with another thread count in the other process
+        assert np.abs(frames - expected.astype(int)).max() <= 3
 
 
 def _project_registry(root: Path) -> list[str]:

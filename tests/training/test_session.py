@@ -40,7 +40,9 @@ def mlflow_run(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     threads = torch.get_num_threads()
     try:
-        with mlflow.start_run() as run:
+        # an experiment of this store (another test may have left a process-wide active experiment id)
+        experiment = mlflow.set_experiment("train-node-test")
+        with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
             yield run
     finally:
         mlflow.set_tracking_uri(None)

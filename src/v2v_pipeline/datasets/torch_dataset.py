@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import torch
 from kedro.io import DatasetError
@@ -68,13 +68,11 @@ class ModelFileDataset(TorchCheckpointDataset):
         explicit = self._version.load if self._version else None
         try:
             path = self.load_path
-        except VersionNotFoundError:
+        except VersionNotFoundError:  # nothing trained yet: transfer / evaluate may name another model
             return ModelRef(None, str(self._filepath))
-        if not path.is_file():
-            try:
-                have = self.list_versions(full_path=False)[:5]
-            except DatasetError:
-                have = []
-            raise DatasetError(f"trained_model version {explicit!r} does not exist ({path}); "
-                               f"newest versions: {', '.join(have) or 'none'}")
+        except DatasetError as e:  # --load-versions named a version that is not there
+            pattern = f"{self._uri(self._filepath)}/*/{self._filepath.name}"
+            have = sorted((PurePosixPath(p).parent.name for p in self._fs.glob(pattern)), reverse=True)[:5]
+            raise DatasetError(f"trained_model version {explicit!r} does not exist ({e}); "
+                               f"newest versions: {', '.join(have) or 'none'}") from e
         return ModelRef(path, str(self._filepath), explicit)
