@@ -13,10 +13,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from v2v_pipeline.models.factory import Models
 from v2v_pipeline.models.losses import GANLoss, feature_matching_loss
 from v2v_pipeline.params import LossWeights
 
 DItem = tuple[str, torch.Tensor, torch.Tensor]  # discriminator name, fake input, real input
+
+
+class BaseRecipe:
+    """What the generator families share: their loss terms and training parameters, the module that runs
+    the generator's part of a step (``Runner``: one call, so DDP syncs once) and one image discriminator."""
+
+    name = ""
+    batchable = False  # frames are independent (pix2pixHD), so inference may run a batch of them
+    Runner: type[nn.Module]
+
+    def __init__(self, terms: LossTerms, p):
+        self.terms, self.p = terms, p
+
+    def runner(self, generator: nn.Module) -> nn.Module:
+        return self.Runner(generator)
+
+    def discriminators(self, nets: Models) -> dict[str, nn.Module]:
+        return {"D": nets.discriminator}
 
 
 @dataclass

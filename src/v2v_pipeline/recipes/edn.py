@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from v2v_pipeline.models.edn import edn_discriminator_input
-from v2v_pipeline.models.factory import Models
-from v2v_pipeline.recipes.base import GeneratorLosses, LossTerms
+from v2v_pipeline.recipes.base import BaseRecipe, GeneratorLosses
 
 
 def new_state(config=None) -> tuple[None, None]:
@@ -44,18 +43,10 @@ class Runner(nn.Module):
         return generate_sequence(self.generator, labels)
 
 
-class Recipe:
+class Recipe(BaseRecipe):
     name = "edn"
     batchable = False
-
-    def __init__(self, terms: LossTerms, p):
-        self.terms, self.p = terms, p
-
-    def runner(self, generator: nn.Module) -> nn.Module:
-        return Runner(generator)
-
-    def discriminators(self, nets: Models) -> dict[str, nn.Module]:
-        return {"D": nets.discriminator}
+    Runner = Runner
 
     def generator_losses(self, run: nn.Module, D: nn.Module, networks, batch, step: int):
         labels, reals = batch["label"], batch["image"]

@@ -12,7 +12,7 @@ from v2v_pipeline.flow.warp import warp
 from v2v_pipeline.models.factory import Models
 from v2v_pipeline.models.losses import flow_loss, masked_l1, warp_loss
 from v2v_pipeline.models.vid2vid import gather_windows, stack_history, temporal_windows
-from v2v_pipeline.recipes.base import GeneratorLosses, LossTerms
+from v2v_pipeline.recipes.base import BaseRecipe, GeneratorLosses
 
 
 def new_state(config: dict | None = None) -> tuple[deque, deque]:
@@ -55,15 +55,10 @@ class Runner(nn.Module):
         return start, torch.stack([o.image for o in outs], 1), torch.stack(flows, 1)
 
 
-class Recipe:
+class Recipe(BaseRecipe):
     name = "vid2vid"
     batchable = False
-
-    def __init__(self, terms: LossTerms, p):
-        self.terms, self.p = terms, p
-
-    def runner(self, generator: nn.Module) -> nn.Module:
-        return Runner(generator)
+    Runner = Runner
 
     def temporal_scales(self, nets: Models) -> list[int]:
         dt = nets.temporal_discriminator
