@@ -138,23 +138,24 @@ def _cli(project, *args: str) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-def test_two_concurrent_ingest_runs_equal_the_same_runs_one_after_the_other(project, reference):
-    """Issue 13: two `kedro run`s started together in one project (12 and 30 frames) keep their
-    outputs apart: each node reads its own run's versions, each run has its own manifest."""
+def test_two_concurrent_data_runs_equal_the_same_runs_one_after_the_other(project, reference):
+    """Issue 13: two `kedro run --pipelines=data` started together in one project (30 and 40 frames)
+    keep their outputs apart: each node reads its own run's versions, each run has its own manifest."""
     project.add_env("small", {})
     (project.root / "conf/small/parameters_small.yml").write_text(yaml.safe_dump(SMALL))
     runs = project.root / "data/08_reporting/runs"
 
     def manifests(procs) -> list[dict]:
         before = set(runs.iterdir())
-        outs = [p.communicate(timeout=600)[0] for p in procs]
+        outs = [p.communicate(timeout=900)[0] for p in procs]
         assert [p.returncode for p in procs] == [0] * len(procs), "\n".join(o[-2000:] for o in outs)
         new = sorted(set(runs.iterdir()) - before)
-        found = [project.manifest(r.name, "ingest") for r in new]
+        found = [project.manifest(r.name, "data") for r in new]
         return sorted((hashes(m) for m in found), key=lambda h: h["frame_index"])
 
-    args = [("--pipelines=ingest", "--env=small", f"--params=ingest.max_frames={n}") for n in (12, 30)]
+    args = [("--pipelines=data", "--env=small", f"--params=ingest.max_frames={n}") for n in (30, 40)]
     concurrent = manifests([_cli(project, *a) for a in args])
     sequential = [manifests([_cli(project, *a)])[0] for a in args]
     assert concurrent == sorted(sequential, key=lambda h: h["frame_index"])
-    assert concurrent[0]["frames"] != concurrent[1]["frames"]  # two different runs, not one run's output twice
+    assert concurrent[0]["dataset_archive"] != concurrent[1]["dataset_archive"]  # two runs, not one run's output twice
+    assert hashes(reference)["dataset_archive"] in {c["dataset_archive"] for c in concurrent}  # 40 frames = reference
