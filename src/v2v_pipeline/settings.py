@@ -10,6 +10,9 @@ warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` me
 
 from v2v_pipeline.hooks import ProjectHooks  # noqa: E402
 from v2v_pipeline.run_tags import RunTagHooks  # noqa: E402
+from v2v_pipeline import cli_errors  # noqa: E402
+
+cli_errors.install()  # a mistyped pipeline name or parameter: the message, not two chained tracebacks
 
 HOOKS = (ProjectHooks(), RunTagHooks())
 
