@@ -97,4 +97,14 @@ def test_every_readme_command_runs_on_a_fresh_copy(tmp_path):
                                       f"--- output (tail) ---\n{(proc.stdout + proc.stderr)[-6000:]}")
     # what the README promises exists
     assert list((repo / "data/07_model_output/transfer.mp4").glob("*/transfer.mp4"))
-    assert (repo / "data/08_reporting/report.html").is_file()
+    report = (repo / "data/08_reporting/report.html").read_text()
+    # two training steps make a ghost of the room: the report must say so in red
+    assert 'class="flags"' in report and "does not render the person" in report
+    # readable run names and tags
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("v2v_pipeline").experiment_id])
+    assert runs and all(" · " in r.info.run_name and r.data.tags.get("env") == "local" for r in runs)
+    assert {r.data.tags.get("target") for r in runs} == {"target (demo:target)", "me (demo:target)"}
+    assert not [(r.info.run_name, k) for r in runs for k, v in r.data.tags.items() if "object at 0x" in v]
