@@ -53,8 +53,10 @@ test-fast: install
 run: install
 	$(BIN)/kedro run $(ARGS)
 
+# no --autoreload by default: its watcher's children keep serving port 4141 after the make is killed
+# (VIZ_ARGS=--autoreload to reload on edits)
 viz: install
-	$(BIN)/kedro viz run --autoreload
+	$(BIN)/kedro viz run $(VIZ_ARGS)
 
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
@@ -24,9 +26,70 @@ class ConfigError(ValueError):
     """A parameter is missing, unknown, or of the wrong type."""
 
 
+def _cli_option(argv: list[str], *names: str) -> list[str]:
+    """Values of a command-line option (``--params a=1`` or ``--params=a=1``), in order."""
+    out = []
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                out.append(argv[i + 1])
+            elif arg.startswith(name + "="):
+                out.append(arg[len(name) + 1:])
+    return out
+
+
+def _defines(tree: Any, dotted: str) -> bool:
+    node = tree
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def value_origin(path: str, argv: list[str] | None = None, conf: str | Path = "conf",
+                 env: str | None = None) -> str | None:
+    """Where the value of parameter ``path`` (``ingest.target.path``, ``train.lr[0]``) was set: ``--params``
+    on the command line, else the first conf file defining it in the run's environment (``--env`` /
+    ``KEDRO_ENV``, default ``local``) then ``base``; None when no file defines it (a default)."""
+    import sys
+
+    argv = list(sys.argv if argv is None else argv)
+    key = path.split("[")[0]
+    for value in _cli_option(argv, "--params"):
+        for item in value.split(","):
+            name = item.split("=", 1)[0].strip().replace(":", ".")
+            if name and (key == name or key.startswith(name + ".") or name.startswith(key + ".")):
+                return f"--params ({item.strip()})"
+    env = env or (_cli_option(argv, "--env", "-e") or [None])[-1] or os.environ.get("KEDRO_ENV") or "local"
+    root = Path(conf)
+    for folder in dict.fromkeys((env, "base")):
+        for file in sorted((root / folder).glob("**/parameters*.y*ml")):
+            try:
+                import yaml
+
+                tree = yaml.safe_load(file.read_text(encoding="utf-8"))
+            except Exception:  # noqa: BLE001 - an unreadable file is not where the value came from
+                continue
+            if _defines(tree, key):
+                return file.as_posix()
+    return None
+
+
+def where_to_fix(path: str) -> str:
+    """The file (or ``--params``) that set parameter ``path``, for messages of library code."""
+    return _where_hint(path)
+
+
 def _where_hint(path: str) -> str:
+    """The file (or ``--params``) to fix: where the value came from, else where the section's defaults live."""
+    origin = value_origin(path)
+    if origin is not None and origin.startswith("--params"):
+        return f"the command line's {origin}"
     top = path.split(".")[0]
-    return f"conf/base/parameters_{top}.yml (or your override in conf/local/)"
+    if origin is not None:
+        return origin
+    return f"conf/local/parameters_{top}.yml (the defaults are in conf/base/parameters_{top}.yml)"
 
 
 def _type_name(tp: Any) -> str:

@@ -137,6 +137,8 @@ class TrainParams:
     seed: int = 0
     checkpoint_dir: str = field(default="data/06_models/checkpoints", metadata=NOT_SEMANTIC)
     checkpoint_every: int = field(default=100, metadata=NOT_SEMANTIC)  # steps
+    # also checkpoint after this many minutes of training since the last one; null = by steps only
+    checkpoint_minutes: float | None = field(default=5.0, metadata=NOT_SEMANTIC)
     keep_checkpoints: int = field(default=3, metadata=NOT_SEMANTIC)
     # continue from the newest checkpoint of the same run key (params + dataset)
     resume: bool = field(default=True, metadata=NOT_SEMANTIC)
@@ -185,6 +187,8 @@ class TrainParams:
             raise ValueError("val_frames must be >= 2 (validation generates a clip)")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("max_minutes must be positive or null")
+        if self.checkpoint_minutes is not None and self.checkpoint_minutes <= 0:
+            raise ValueError("checkpoint_minutes must be positive or null (null = checkpoint by steps only)")
         if self.threads is not None and self.threads < 1:
             raise ValueError("threads must be >= 1 or null (null = one per CPU this process may use)")
 

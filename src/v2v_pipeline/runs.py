@@ -4,13 +4,15 @@
 
     v2v-runs list [--name evaluate] [--metrics eval/ssim_mean ...] [--params train.model ...] [--limit 20]
     v2v-runs compare RUN RUN [RUN ...]          # params that differ, then all metrics
-    v2v-runs best --metric eval/ssim_person_mean [--mode max|min]
+    v2v-runs best --metric eval/ssim_person_mean [--mode max|min] [--target NAME | --all-targets]
     v2v-runs promote RUN --alias champion       # alias the model version RUN registered (or evaluated)
 
 Runs may be given by a unique prefix of their id. The tracking URI is ``--tracking-uri``,
 else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` (the project's default, so run it
 from the project folder). ``best`` prints the run id and the ``runs:/<id>`` model URI to put
-in ``transfer.model`` / ``evaluate.model``. The same functions load runs into DataFrames in
+in ``transfer.model`` / ``evaluate.model``; it ranks only runs on one target (the ``target`` tag,
+else the ``ingest.target.path`` parameter): that of the newest run with the metric, or ``--target``,
+unless ``--all-targets``, as scores on different videos do not compare. The same functions load runs into DataFrames in
 ``notebooks/compare_runs.ipynb``.
 """
 
@@ -106,6 +108,36 @@ def best_run(runs: pd.DataFrame, metric: str, mode: str = "auto") -> pd.Series:
     return runs.loc[values.idxmax() if mode == "max" else values.idxmin()]
 
 
+def run_targets(runs: pd.DataFrame) -> pd.Series:
+    """Each run's target: the ``target`` tag (set by :mod:`v2v_pipeline.run_tags`), else the
+    ``ingest.target.path`` parameter, else ``unknown``."""
+    out = pd.Series("unknown", index=runs.index, dtype=object)
+    for col in ("params.ingest.target.path", "tags.target"):  # the tag wins
+        if col in runs:
+            out = runs[col].where(runs[col].notna(), out).astype(object)
+    return out
+
+
+def same_target(runs: pd.DataFrame, metric: str, target: str | None = None) -> tuple[pd.DataFrame, str, int]:
+    """``(runs on one target, that target, runs with the metric left out)``: ``target`` (a name or a
+    substring of the tag), else the target of the newest run that has ``metric``."""
+    col = metric if metric.startswith("metrics.") else f"metrics.{metric}"
+    has = runs[runs[col].notna()] if col in runs else runs.iloc[:0]
+    targets = run_targets(has)
+    if target is None:
+        if has.empty:
+            return has, "unknown", 0
+        chosen = targets.loc[has["start_time"].idxmax()] if "start_time" in has else targets.iloc[0]
+        keep = targets == chosen
+    else:
+        keep = targets.astype(str).str.contains(target, regex=False)
+        if not keep.any():
+            raise RunsError(f"no run with metric {metric!r} on target {target!r}; targets: "
+                            f"{sorted(set(targets.astype(str)))}")
+        chosen = ", ".join(sorted(set(targets[keep].astype(str))))
+    return has[keep], str(chosen), int((~keep).sum())
+
+
 def model_uri(run: pd.Series, uri: str | None = None) -> str | None:
     """What to put in ``transfer.model`` to use the model evaluated in ``run``, or None.
 
@@ -198,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_best.add_argument("--metric", required=True, help="e.g. eval/ssim_person_mean")
     p_best.add_argument("--mode", choices=("auto", "max", "min"), default="auto",
                         help="max or min; auto: max for ssim/psnr/..., min for errors and distances")
+    which = p_best.add_mutually_exclusive_group()
+    which.add_argument("--target", help="rank runs on this target (name or part of the target tag; default: the "
+                                        "newest run's target)")
+    which.add_argument("--all-targets", action="store_true", help="rank runs on every target against each other")
     p_promote = sub.add_parser("promote", help="set a registry alias (e.g. champion) on the model version of a run")
     p_promote.add_argument("run", metavar="RUN_ID", help="a train run, or an evaluate run (its evaluated model)")
     p_promote.add_argument("--alias", required=True, help="e.g. champion; use it as models:/<name>@<alias>")
@@ -221,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{version.name} version {version.version} (run {version.run_id}) is now @{args.alias}: "
                   f"use transfer.model / evaluate.model = models:/{version.name}@{args.alias}")
         else:
+            if not args.all_targets:
+                runs, target, left_out = same_target(runs, args.metric, args.target)
+                print(f"ranking runs on target {target}" + (f" ({left_out} run(s) on other targets left out; "
+                                                              "--all-targets to include them)" if left_out else ""))
             run = best_run(runs, args.metric, args.mode)
             mode = metric_mode(args.metric) if args.mode == "auto" else args.mode
             print(f"best run by {args.metric} ({mode}): {run['run_id']}  {args.metric} = "

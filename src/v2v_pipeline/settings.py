@@ -9,8 +9,12 @@ warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is depreca
 warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", category=UserWarning)
 
 from v2v_pipeline.hooks import ProjectHooks  # noqa: E402
+from v2v_pipeline.run_tags import RunTagHooks  # noqa: E402
+from v2v_pipeline import cli_errors  # noqa: E402
 
-HOOKS = (ProjectHooks(),)
+cli_errors.install()  # a mistyped pipeline name or parameter: the message, not two chained tracebacks
+
+HOOKS = (ProjectHooks(), RunTagHooks())
 
 # kedro-telemetry would ask for consent and try to reach the network; this project runs offline.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry",)

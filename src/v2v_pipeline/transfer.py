@@ -62,8 +62,14 @@ def video_clip(p: TransferParams, frame_index: pd.DataFrame, maps: Archive, labe
     rows = frame_index[frame_index.video.astype(str) == name]
     if rows.empty:
         sources = sorted(frame_index.loc[frame_index.role == "source", "video"].astype(str).unique())
-        raise ValueError(f"transfer.source.video {name!r} is not an ingested video; source videos: {sources or 'none'} "
-                         "(add it to ingest.sources and run ingest, label and normalize, or use source.label_folder)")
+        from v2v_pipeline.config import where_to_fix
+
+        first = f"set transfer.source.video to one of {sources} in {where_to_fix('transfer.source.video')}" if sources \
+            else "no source video is ingested"
+        raise ValueError(f"transfer.source.video {name!r} is not an ingested video: {first} (e.g. "
+                         f"`make run ARGS=\"--pipelines=transfer --params=transfer.source.video={sources[0] if sources else 'NAME'}\"`). "
+                         "To use another video, add it to ingest.sources and run ingest, label and normalize; or set "
+                         "transfer.source.label_folder to a folder of label maps")
     keys = sorted(maps.keys(name + "/"))
     if not keys:
         raise ValueError(f"normalized_label_maps has no label maps of {name!r}; run `kedro run --pipelines=normalize`")

@@ -11,7 +11,7 @@ from tests.pose.synthetic import SOURCE_CAMERA, TARGET_CAMERA, source_and_target
 from v2v_pipeline.pose import PoseNormConfig, measure_frames, normalize_poses, plot_ankle_distributions, temporal_median
 from v2v_pipeline.pose.normalize import L_ANKLE, L_FOOT, NOSE, R_ANKLE, R_EAR, R_FOOT, far_line
 
-NO_SMOOTHING = PoseNormConfig(median_window=1)
+NO_SMOOTHING = PoseNormConfig(median_window=1, x_mode="keep")  # EDN: the source keeps its x
 
 
 def test_far_line_follows_the_edn_rule() -> None:

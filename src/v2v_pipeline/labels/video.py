@@ -16,6 +16,7 @@ import pandas as pd
 
 from v2v_pipeline.labels.backends import LabelMaps, PoseMaps, RawLabels, VideoInput, label_backend, render_label
 from v2v_pipeline.labels.config import LabelConfig
+from v2v_pipeline.config import where_to_fix
 from v2v_pipeline.labels.render import face_box
 from v2v_pipeline.labels.smoothing import clean_sequence
 from v2v_pipeline.boxes import person_box as person_box_from_keypoints
@@ -87,7 +88,7 @@ def label_videos(cfg: LabelConfig, frames: Archive, frame_index: pd.DataFrame,
     unknown = set(cfg.videos) - set(frame_index.video)
     if unknown:
         raise ValueError(f"label.videos names {sorted(unknown)}, which are not ingested videos "
-                         f"({sorted(set(frame_index.video))}); fix conf/base/parameters_label.yml")
+                         f"({sorted(set(frame_index.video))}); fix label.videos in {where_to_fix('label.videos')}")
     results, numbers, tables, kps, metrics = [], {}, [], [], {}
     for video, rows in frame_index.groupby("video", sort=False):
         video = str(video)

@@ -23,10 +23,14 @@ Per video, over the frames where both ankles and the head are visible:
 ``scale_close`` / ``scale_far`` are target over source heights at those lines. Each source frame
 gets ``p = (ankle_y - src_far) / (src_close - src_far)`` (clipped to ``p_range``); its ankle
 point moves to ``y = tgt_far + p * (tgt_close - tgt_far)`` and every keypoint is scaled about it
-by ``scale_far + p * (scale_close - scale_far)``. Horizontally the ankle keeps its x
-(``x_mode="keep"``) or is re-centred on the target's mean ankle x, with the offset from the
-source's mean x scaled like the body (``"recenter"``). Finally a centred temporal median
-(``median_window``, EDN: 7 frames) smooths the normalized keypoints.
+by ``scale_far + p * (scale_close - scale_far)``. Horizontally the ankle is re-centred on the
+target's mean ankle x, with the offset from the source's mean x scaled like the body
+(``x_mode="recenter"``, the default: source and target frames need not share a width), or keeps
+its x (``"keep"``, EDN's choice for two videos of the same room). With ``inside_picture`` (default)
+and the target's content box (the picture without letterbox borders, from the geometry ingest
+recorded), each frame's body is then shifted, never scaled, just enough to lie inside that box.
+Finally a centred temporal median (``median_window``, EDN: 7 frames) smooths the normalized
+keypoints; a per-coordinate median of points inside a box stays inside it.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ class PoseNormConfig:
         p_range: clip of the interpolation position ``p`` (0 = far line, 1 = close line);
             within it the map is extrapolated linearly (exact for a flat floor and a pinhole
             camera), beyond it held, guarding against wild foot detections.
-        x_mode: ``"keep"`` the source ankle x, or ``"recenter"`` on the target's mean ankle x.
+        x_mode: ``"recenter"`` on the target's mean ankle x (default), or ``"keep"`` the source ankle x.
+        inside_picture: shift each frame's body into the target's content box when it is given.
         median_window: odd temporal median window on the output (1 = off).
         min_frames: fewer usable frames (both ankles and a head visible) per video is an error.
         min_confidence: a keypoint is visible when its confidence is above this.
@@ -70,7 +75,8 @@ class PoseNormConfig:
     line_tolerance: float = 0.03
     close_percentile: float | None = None
     p_range: tuple[float, float] = (-0.5, 1.5)
-    x_mode: Literal["keep", "recenter"] = "keep"
+    x_mode: Literal["keep", "recenter"] = "recenter"
+    inside_picture: bool = True
     median_window: int = 7
     min_frames: int = 10
     min_confidence: float = 0.0
@@ -243,14 +249,16 @@ def fit_pose_normalization(
 
 
 def frame_transforms(
-    source: np.ndarray, params: PoseNormParams, config: PoseNormConfig = PoseNormConfig()
+    source: np.ndarray, params: PoseNormParams, config: PoseNormConfig = PoseNormConfig(),
+    box: tuple[float, float, float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-frame ``(p, scale, anchor, destination)``: keypoints map as
     ``destination + scale * (xy - anchor)``; anchor = source ankle point ``(N, 2)``.
 
     Frames without any foot take the anchor linearly interpolated from the nearest frames
     that have one (held at the ends). A source that never changes depth (``close == far``)
-    is placed on the target's close line (``p = 1``).
+    is placed on the target's close line (``p = 1``). With ``box`` (x0, y0, x1, y1) and
+    ``config.inside_picture`` the destination is shifted so every visible body joint lies in the box.
     """
     m = measure_frames(source, config.min_confidence, config.foot_fallback)
     found = ~np.isnan(m.ankle[:, 0])
@@ -268,7 +276,29 @@ def frame_transforms(
         dest_x = anchor[:, 0]
     else:
         dest_x = tgt.mean_x + scale * (anchor[:, 0] - src.mean_x)
-    return p, scale, anchor, np.stack([dest_x, dest_y], axis=1)
+    dest = np.stack([dest_x, dest_y], axis=1)
+    if box is not None and config.inside_picture:
+        dest = keep_inside(source, scale, anchor, dest, box, config.min_confidence)
+    return p, scale, anchor, dest
+
+
+def keep_inside(keypoints: np.ndarray, scale: np.ndarray, anchor: np.ndarray, destination: np.ndarray,
+                box: tuple[float, float, float, float], thr: float = 0.0) -> np.ndarray:
+    """Shift each frame's ``destination`` so its visible joints, mapped by ``destination + scale * (xy -
+    anchor)``, lie in ``box`` = (x0, y0, x1, y1) (exclusive right/bottom edges: the last pixel is x1 - 1).
+    A body larger than the box is centred on it."""
+    kp = np.asarray(keypoints, dtype=np.float64)
+    rel = scale[:, None, None] * (kp[..., :2] - anchor[:, None])  # N, J, 2 offsets from the destination
+    vis = kp[..., 2] > thr
+    any_vis = vis.any(axis=1)
+    out = destination.copy()
+    for axis, (lo, hi) in enumerate(((box[0], box[2] - 1), (box[1], box[3] - 1))):
+        rmin = np.where(any_vis, np.where(vis, rel[..., axis], np.inf).min(axis=1), 0.0)
+        rmax = np.where(any_vis, np.where(vis, rel[..., axis], -np.inf).max(axis=1), 0.0)
+        low, high = lo - rmin, hi - rmax  # the allowed range of the destination
+        out[:, axis] = np.where(low <= high, np.clip(out[:, axis], low, np.maximum(low, high)),
+                                (lo + hi) / 2 - (rmin + rmax) / 2)
+    return out
 
 
 def transform_keypoints(
@@ -318,6 +348,7 @@ def normalize_poses(
     target: np.ndarray,
     config: PoseNormConfig = PoseNormConfig(),
     extra: Sequence[np.ndarray] = (),
+    target_box: tuple[float, float, float, float] | None = None,
 ) -> PoseNormResult:
     """EDN global pose normalization of ``source`` into ``target``'s frame.
 
@@ -327,6 +358,8 @@ def normalize_poses(
         config: see :class:`PoseNormConfig`.
         extra: other ``(N, J, 3)`` source keypoints (face, hands) that follow the body's
             transform and median filter.
+        target_box: the target's picture (x0, y0, x1, y1) in its stored frame (the content box of
+            :class:`~v2v_pipeline.video.geometry.VideoGeometry`); the body is kept inside it.
 
     Returns:
         :class:`PoseNormResult` with normalized keypoints in target pixels, the transformed
@@ -334,7 +367,7 @@ def normalize_poses(
     """
     source = _check_keypoints(source, "source")
     params = fit_pose_normalization(source, _check_keypoints(target, "target"), config)
-    p, scale, anchor, dest = frame_transforms(source, params, config)
+    p, scale, anchor, dest = frame_transforms(source, params, config, target_box)
     thr = config.min_confidence
 
     def run(kp: np.ndarray) -> np.ndarray:

@@ -80,6 +80,7 @@ def normalize_videos(p: NormalizeConfig, lp: LabelConfig, keypoints: pd.DataFram
     target_rows = frame_index[frame_index.role == "target"]
     target = str(target_rows.video.iloc[0])
     tgt_kp = keypoints_from_table(keypoints, target, target_rows.frame.to_numpy())[:, :25]
+    target_box = video_geometry(video_metadata, target).content_box  # the picture, without letterbox borders
     videos, fitted, kp_tables, frame_tables, plots, metrics = [], {}, [], [], [], {}
     for video, rows in frame_index[frame_index.role == "source"].groupby("video", sort=False):
         video = str(video)
@@ -97,7 +98,7 @@ def normalize_videos(p: NormalizeConfig, lp: LabelConfig, keypoints: pd.DataFram
         src = keypoints_from_table(keypoints, video, numbers)
         body, face, hands = split_parts(src)
         extra = [x for x in (face, hands.reshape(len(hands), 42, 3) if hands is not None else None) if x is not None]
-        res = normalize_poses(body, tgt_kp, p, extra)
+        res = normalize_poses(body, tgt_kp, p, extra, target_box=target_box)
         nface = res.extra[0] if face is not None else None
         nhands = res.extra[-1].reshape(len(body), 2, 21, 3) if hands is not None else None
         usable = lf["found"].to_numpy(bool)

@@ -14,6 +14,20 @@ from matplotlib.figure import Figure
 from .compose import error_map, side_by_side
 from .evaluation import DatasetReader, comparison_table
 from .html import HtmlReport
+from .verdict import red_flags, lead_table
+
+
+def _native_width(path: Path | None) -> int | None:
+    """A video's frame width (for integer-factor enlargement), None when it cannot be probed."""
+    if path is None:
+        return None
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return int(container.streams.video[0].codec_context.width)
+    except Exception:  # noqa: BLE001 - a missing or odd file: the report shows it at the default width
+        return None
 
 
 @dataclass
@@ -61,10 +75,15 @@ def build_report(
     report = HtmlReport(title, f"{family} model, self-reconstruction of {n} held-out '{split}' frames "
                                f"in {segs} segment(s)")
     report.heading("Summary")
-    report.text("Model: the generated frames. Baseline: the mean training frame used as the output for every "
+    flags = red_flags(summary)
+    if flags:
+        report.flags(["This model does not render the person convincingly:", *flags])
+    report.text("Person first: SSIM / PSNR in the person box, pose distance and pose detection rate say whether the "
+                "person is rendered; whole-frame scores are dominated by the (static) background. "
+                "Model: the generated frames. Baseline: the mean training frame used as the output for every "
                 "frame (any useful model must beat it). Real frames (floor): the same temporal / pose measure on the "
                 "real frames, i.e. what flow errors or the pose labeler alone give.")
-    report.table(comparison_table(summary))
+    report.table(lead_table(comparison_table(summary)))
     report.notes(list(notes))
     if model:
         report.facts({"model": model.get("path") or model.get("spec"), "family": family,
@@ -79,21 +98,21 @@ def build_report(
             report.image(strip, f"target frame {frame}", strip.shape[1] * max(1, 720 // strip.shape[1]))
     if evaluation_video is not None:
         report.heading("Held-out frames: label | generated | real")
-        report.video(evaluation_video, f"{split} split")
+        report.video(evaluation_video, f"{split} split", _native_width(evaluation_video))
     if training_figure is not None:
         report.heading("Training")
         report.image(training_figure)
     report.heading("Motion transfer")
     if transfer is None or (transfer.video is None and transfer.side_by_side is None):
-        report.text("No transfer video yet: run `kedro run --pipelines=transfer`.")
+        report.text("No transfer video yet: run `make run ARGS=\"--pipelines=transfer\"`.")
     else:
         meta = transfer.meta
         report.facts({"source": meta.get("source"), "frames": meta.get("frames"), "video fps": meta.get("fps"),
                       "model": (meta.get("model") or {}).get("path") or (meta.get("model") or {}).get("spec")})
         if transfer.side_by_side is not None:
-            report.video(transfer.side_by_side, "source | label | output")
+            report.video(transfer.side_by_side, "source | label | output", _native_width(transfer.side_by_side))
         if transfer.video is not None:
-            report.video(transfer.video, "output")
+            report.video(transfer.video, "output", _native_width(transfer.video))
     report.heading("Per-frame metrics")
     report.text("First rows of the per-frame table (the full table is the evaluation_per_frame parquet):")
     report.table(per_frame.head(12))

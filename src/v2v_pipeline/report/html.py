@@ -32,10 +32,33 @@ p.sub{color:#5b6673;margin-top:0}table{border-collapse:collapse;margin:.5em 0;fo
 th,td{border:1px solid #dde2e8;padding:4px 10px;text-align:right}th{background:#eef1f5}td:first-child,th:first-child{text-align:left}
 figure{margin:.6em 0;display:inline-block;vertical-align:top}figcaption{font-size:.8em;color:#5b6673}
 img{max-width:100%;border:1px solid #dde2e8}img.px{image-rendering:pixelated}
-video{width:100%;max-width:720px;background:#000}
+video{max-width:100%;background:#000;image-rendering:pixelated;display:block}
+div.vc{margin:4px 0;font-size:.85em;display:flex;gap:8px;align-items:center}div.vc input{flex:1;max-width:480px}
+ul.flags{color:#b00020;font-weight:600;border-left:4px solid #b00020;background:#fff0f0;padding:6px 6px 6px 28px}
 ul.notes{color:#8a5a00;font-size:.9em}dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;font-size:.9em}
 dt{color:#5b6673}dd{margin:0}
 """
+
+
+MIN_VIDEO_WIDTH = 512
+MAX_VIDEO_WIDTH = 1050
+
+# play/pause and a position slider under the video: the browser's own controls would cover small frames
+_CONTROLS = ('<div class="vc"><button type="button" onclick="var v=this.parentNode.previousElementSibling;'
+             'v.paused?v.play():v.pause()">play / pause</button><input type="range" min="0" max="1000" value="0" '
+             'oninput="var v=this.parentNode.previousElementSibling;if(v.duration)v.currentTime=v.duration*this.value/1000">'
+             '</div>')
+
+
+def video_width(native_width: int | None) -> int:
+    """Display width: the native width times the smallest integer factor reaching :data:`MIN_VIDEO_WIDTH`
+    (kept under the page width), 720 when the native width is unknown."""
+    if not native_width:
+        return 720
+    factor = max(1, math.ceil(MIN_VIDEO_WIDTH / native_width))
+    while factor > 1 and native_width * factor > MAX_VIDEO_WIDTH:
+        factor -= 1
+    return max(native_width * factor, min(MIN_VIDEO_WIDTH, MAX_VIDEO_WIDTH))
 
 
 def data_uri(image: np.ndarray | Figure | bytes) -> str:
@@ -78,6 +101,12 @@ class HtmlReport:
             items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
             self._blocks.append(("raw", f'<ul class="notes">{items}</ul>'))
 
+    def flags(self, flags: Sequence[str]) -> None:
+        """Red warnings (e.g. a model that renders no person), shown first under their heading."""
+        if flags:
+            items = "".join(f"<li>{html.escape(n)}</li>" for n in flags)
+            self._blocks.append(("raw", f'<ul class="flags">{items}</ul>'))
+
     def facts(self, facts: dict[str, object]) -> None:
         """A two-column list of names and values."""
         items = "".join(f"<dt>{html.escape(str(k))}</dt><dd>{_fmt(v)}</dd>" for k, v in facts.items())
@@ -97,8 +126,10 @@ class HtmlReport:
         alt = html.escape(caption or "image")
         self._blocks.append(("raw", f'<figure><img src="{data_uri(image)}" alt="{alt}"{style}>{cap}</figure>'))
 
-    def video(self, path: str | os.PathLike, caption: str = "") -> None:
-        self._blocks.append(("video", Path(path), caption))
+    def video(self, path: str | os.PathLike, caption: str = "", native_width: int | None = None) -> None:
+        """Link a video, shown enlarged by an integer factor to at least :data:`MIN_VIDEO_WIDTH` px (nearest
+        neighbour), with its controls below the picture rather than over it."""
+        self._blocks.append(("video", Path(path), caption, video_width(native_width)))
 
     def render(self, folder: str | os.PathLike) -> str:
         """The HTML text for a file placed in ``folder`` (video links are relative to it)."""
@@ -107,11 +138,12 @@ class HtmlReport:
             if block[0] == "raw":
                 parts.append(block[1])
                 continue
-            _, path, caption = block
+            _, path, caption, width = block
             rel = Path(os.path.relpath(Path(path).resolve(), Path(folder).resolve())).as_posix()
             src = html.escape(rel, quote=True)
             cap = html.escape(caption)
-            parts.append(f'<figure><video controls loop muted playsinline preload="auto" src="{src}"></video>'
+            parts.append(f'<figure><video loop muted playsinline autoplay preload="auto" style="width:{width}px" '
+                         f'src="{src}"></video>{_CONTROLS}'
                          f'<figcaption>{cap} &middot; <a href="{src}">{html.escape(Path(path).name)}</a></figcaption>'
                          "</figure>")
         sub = f'<p class="sub">{html.escape(self.subtitle)}</p>' if self.subtitle else ""

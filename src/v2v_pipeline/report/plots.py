@@ -69,7 +69,8 @@ def training_curves(history: pd.DataFrame | None) -> Figure:
         for col in cols:
             y = history[col].astype(np.float64)
             ok = np.isfinite(y.to_numpy())
-            ax.plot(step[ok], y[ok], label=col, linewidth=1.0)
+            # markers when there are few points: a line of one point (one validation) is invisible
+            ax.plot(step[ok], y[ok], label=col, linewidth=1.0, marker="o" if ok.sum() < 40 else None, markersize=3)
         ax.set_ylabel(title, fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best", ncol=3)

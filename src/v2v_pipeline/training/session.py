@@ -24,6 +24,9 @@ from v2v_pipeline.training.trainer import Trainer, TrainResult
 
 log = logging.getLogger(__name__)
 
+OUTPUTS = ("model data/06_models/generator.pt, samples data/08_reporting/training_samples.png, "
+           "losses and validation in MLflow (`make mlflow-ui` or .venv/bin/v2v-runs list)")
+
 def run_key(p: TrainParams, dataset_sha256: str) -> str:
     """Checkpoints live under a key of (model parameters, dataset): re-running the same command resumes,
     changing the data or the recipe starts afresh. The budget (max_steps / max_minutes) is not part of
@@ -48,7 +51,7 @@ def _check_manifest(archive: Archive, manifest: dict[str, Any], max_bytes: int =
 def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequences: pd.DataFrame,
                      manifest: dict[str, Any], info: dist_utils.DistInfo,
                      on_log: Callable[[dict, int], None] | None = None,
-                     on_image: Callable[[np.ndarray, int], None] | None = None) -> Trainer:
+                     on_image: Callable[[np.ndarray, int], None] | None = None, outputs: str = "") -> Trainer:
     _check_manifest(archive, manifest)
     numbers = {split: frames.loc[frames.split == split, "frame"].to_numpy() for split in ("train", "val")}
     need = sum(frame_bytes(archive, n) for n in numbers.values())
@@ -71,11 +74,20 @@ def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, seq
                          "train.sequence_length or check the label pipeline's person detection")
     del sequences  # kept in the signature: the dataset's stored sequences are the catalog's record
     run_dir = Path(p.checkpoint_dir) / run_key(p, manifest["sha256"])
-    log.info("run directory %s (checkpoints every %d steps; re-running the same command resumes)", run_dir,
-             p.checkpoint_every)
+    log.info("run directory %s (re-running the same command resumes from its newest checkpoint)", run_dir)
     return Trainer(p, splits["train"], train_seq, splits["val"], run_dir, manifest["sha256"],
                    on_log=on_log if info.is_main else None, on_image=on_image if info.is_main else None,
-                   dist_info=info)
+                   dist_info=info, run_id=_active_run_id(), outputs=outputs)
+
+
+def _active_run_id() -> str:
+    """The active MLflow run's id (stored in checkpoints so a resumed run can name the run it continues)."""
+    try:
+        import mlflow
+    except ImportError:  # pragma: no cover
+        return ""
+    run = mlflow.active_run()
+    return run.info.run_id if run is not None else ""
 
 
 def run_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequences: pd.DataFrame,
@@ -92,8 +104,12 @@ def run_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequenc
             tracking.log_image(grid, f"samples/step_{step:07d}.png")
 
         trainer = prepare_training(p, archive, frames, sequences, manifest, info,
-                                   on_log=tracking.log_metrics if track else None, on_image=on_image if track else None)
+                                   on_log=tracking.log_metrics if track else None, on_image=on_image if track else None,
+                                   outputs=OUTPUTS)
+        resumed_from = trainer.resume()
         if track and info.is_main:
+            if resumed_from:  # the killed or finished run this one continues
+                tracking.set_tags({"resumed_from": resumed_from})
             tracking.set_tags({"dataset_sha256": manifest["sha256"], "train.run_key": trainer.ckpt.directory.name,
                                "train.model": p.model,
                                "train.vgg_loss": "on" if trainer.vgg_active else "off (no weights)",

@@ -31,7 +31,7 @@ from v2v_pipeline.models.factory import count_parameters
 from v2v_pipeline.models.losses import GANLoss
 from v2v_pipeline.models.vgg import load_vgg_loss_or_none
 from v2v_pipeline.params import TrainParams
-from v2v_pipeline.progress import progress
+from v2v_pipeline.progress import Ticker, format_duration, on_terminal, progress
 from v2v_pipeline.training import distributed as dist_utils
 from v2v_pipeline.training import validation
 from v2v_pipeline.training.budget import Budget
@@ -91,8 +91,12 @@ class Trainer:
                  val: FrameTensors | None, run_dir: str | Path,
                  dataset_sha256: str = "", on_log: Callable[[dict, int], None] | None = None,
                  on_image: Callable[[np.ndarray, int], None] | None = None,
-                 dist_info: dist_utils.DistInfo | None = None, clock: Callable[[], float] = time.perf_counter):
+                 dist_info: dist_utils.DistInfo | None = None, clock: Callable[[], float] = time.perf_counter,
+                 run_id: str = "", outputs: str = ""):
         p = self.p = params
+        self.run_id, self.outputs = run_id, outputs  # the MLflow run (stored in checkpoints), where results go
+        self.resumed_from: str | None = None  # the run id a resumed checkpoint was written by
+        self._resume_checked = False
         self.dist = dist_info or dist_utils.DistInfo()
         device = self.dist.device if self.dist.enabled else runtime.pick_device(p.device)
         self.runtime = runtime.Runtime(device, *runtime.choose_precision(device, p.precision), torch.get_num_threads())
@@ -122,6 +126,7 @@ class Trainer:
         self.step, self.elapsed, self.history = 0, 0.0, []
         self.nan_streak = self.skipped_steps = 0
         self.face_trained, self._last_validation = False, -1
+        self._last_checkpoint_elapsed = 0.0
         self._setup(stage_at(self.plan, 0.0))
 
     @property
@@ -220,7 +225,8 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         return {"step": self.step, "elapsed": self.elapsed, "stage": self.stage, "history": self.history,
                 **self.networks.state_dict(), "scaler": self.scaler.state_dict(), "rng": rng_state(),
-                "skipped_steps": self.skipped_steps, "config": self.config, "face_trained": self.face_trained}
+                "skipped_steps": self.skipped_steps, "config": self.config, "face_trained": self.face_trained,
+                "run_id": self.run_id}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("config") != self.config:
@@ -230,6 +236,8 @@ class Trainer:
         self.step, self.elapsed, self.history = int(state["step"]), float(state["elapsed"]), list(state["history"])
         self.skipped_steps = int(state.get("skipped_steps", 0))
         self.face_trained = bool(state.get("face_trained", False))
+        self.resumed_from = str(state.get("run_id") or "") or None
+        self._last_checkpoint_elapsed = self.elapsed
         self._setup(by_name(self.plan, state["stage"]))
         self.networks.load_optimizers(state)
         self.scaler.load_state_dict(state["scaler"])
@@ -237,25 +245,74 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
-            log.debug("checkpoint %s", self.ckpt.save(self.state_dict()))
+            log.info("step %d: checkpoint %s", self.step, self.ckpt.save(self.state_dict()))
+        self._last_checkpoint_elapsed = self.elapsed
         dist_utils.barrier(self.dist)
+
+    def checkpoint_due(self) -> bool:
+        """Every ``checkpoint_every`` steps, or after ``checkpoint_minutes`` of training since the last one
+        (elapsed is the max over DDP ranks, so every rank decides alike)."""
+        if self.step % self.p.checkpoint_every == 0:
+            return True
+        minutes = self.p.checkpoint_minutes
+        return bool(minutes) and self.elapsed - self._last_checkpoint_elapsed >= 60.0 * minutes
+
+    def resume(self) -> str | None:
+        """Load the newest checkpoint of this run key (once; ``train.resume``); returns the MLflow run id that
+        wrote it (``None`` when starting afresh). Logs where it looked when there is none."""
+        if self._resume_checked:
+            return self.resumed_from
+        self._resume_checked = True
+        if not self.p.resume:
+            log.info("train.resume is false: starting at step 0 (checkpoints go to %s)", self.ckpt.directory)
+        elif (state := self.ckpt.load_latest()) is None:
+            log.info("no checkpoint found in %s, starting at step 0", self.ckpt.directory)
+        else:
+            self.load_state_dict(state)
+            log.info("resumed at step %d (%.1f min trained, stage %s%s)", self.step, self.elapsed / 60, self.stage,
+                     f", continuing MLflow run {self.resumed_from}" if self.resumed_from else "")
+        return self.resumed_from
+
+    def describe_plan(self) -> str:
+        """The start line's second half: budget, checkpoint interval, where outputs go."""
+        p = self.p
+        every = f"every {p.checkpoint_every} steps" + (f" or {p.checkpoint_minutes:g} min of training"
+                                                        if p.checkpoint_minutes else "")
+        stop = f"stops at {p.max_steps} steps" + (f" or after {p.max_minutes:g} min of training, whichever comes "
+                                                   "first" if p.max_minutes else "")
+        return (f"training {stop}; checkpoints {every} in {self.ckpt.directory} (a kill loses at most that much; "
+                f"re-running the same command resumes); validation every {p.val_every} steps"
+                + (f"; outputs: {self.outputs}" if self.outputs else ""))
+
+    def _progress_line(self, images: float, window_s: float) -> str:
+        b, total = self.budget, self.budget.projected_steps(self.step, self.elapsed)
+        binds = (f" (max_minutes {self.p.max_minutes:g} binds before max_steps {self.p.max_steps})"
+                 if total < self.p.max_steps else "")
+        last = {k: v for k, v in (self.history[-1] if self.history else {}).items() if k in ("G_total", "D_loss")}
+        losses = "".join(f", {k} {v:.3g}" for k, v in last.items())
+        return (f"train {self.p.model}: step {self.step}/{total}{binds}, {images / max(window_s, 1e-9):.3g} images/s, "
+                f"{self.elapsed / 60:.1f} min trained, ETA {format_duration(b.remaining_s(self.step, self.elapsed))} "
+                f"of training{losses}")
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> TrainResult:
         p, b = self.p, self.budget
-        if p.resume and (state := self.ckpt.load_latest()) is not None:
-            self.load_state_dict(state)
-            log.info("resumed at step %d (%.1f min trained, stage %s)", self.step, self.elapsed / 60, self.stage)
+        self.resume()
         log.info("training %s on %s in %s (%s): generator %.2f M parameters, %d training sequences, budget %s; "
                  "VGG loss %s", p.model, self.device, self.precision, self.runtime.reason,
                  count_parameters(unwrap(self.nets.generator)) / 1e6, len(self.train_data), b.describe(),
                  "on" if self.vgg_active else "off (no weights at train.vgg_weights)")
+        log.info("%s", self.describe_plan())
         base = self.baseline() if self.dist.is_main else {}
         if base:
             self.on_log(base, 0)
         samples = None
-        bar = progress(total=p.max_steps, initial=self.step, desc=f"train {p.model}", unit="step")
+        # a tqdm bar on a terminal (total = the projected stop); elsewhere one log line every 30 s (V2V_PROGRESS_EVERY)
+        bar = progress(total=b.projected_steps(self.step, self.elapsed), initial=self.step, desc=f"train {p.model}",
+                       unit="step", every_s=math.inf)
+        ticker = Ticker(clock=b.clock) if self.dist.is_main and not on_terminal() and bar.disable is False else None
         window = [0, b.clock()]  # images since the last log, and when that was
+        tick = [0.0, b.clock()]  # the same since the last progress line
         workers = runtime.data_workers(p.num_workers, torch.get_num_threads())
         batches = step_batches(self.train_data, self.schedule, self.step, p.max_steps, workers, self.device)
         while not b.exhausted(self.step, self.elapsed):  # elapsed is the max over ranks: all stop together
@@ -271,14 +328,22 @@ class Trainer:
             self._guard(result)
             self.step += 1
             self.elapsed = dist_utils.max_over_ranks(self.elapsed + b.clock() - t0, self.dist)
-            window[0] += p.batch_size * self.dist.world_size * self.recipe.images_per_sample(
+            images = p.batch_size * self.dist.world_size * self.recipe.images_per_sample(
                 p.sequence_length, unwrap(self.networks.G))
+            window[0] += images
+            tick[0] += images
+            if (total := b.projected_steps(self.step, self.elapsed)) != bar.total:
+                bar.total = total  # the ETA follows max_minutes when it binds
             bar.update(1)
             if self.step % p.log_every == 0 or self.step == p.max_steps:
                 self._log_losses(result, window, bar)
+            if ticker is not None and ticker.due():
+                now = b.clock()
+                log.info("%s", self._progress_line(tick[0], now - tick[1]))
+                tick[:] = [0.0, now]
             if self.dist.is_main and (self.step % p.val_every == 0 or self.step == p.max_steps):
                 samples = self._validate_and_log(samples)
-            if self.step % p.checkpoint_every == 0:
+            if self.checkpoint_due():
                 self.save_checkpoint()
         bar.close()
         self.save_checkpoint()

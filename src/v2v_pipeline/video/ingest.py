@@ -36,8 +36,16 @@ def probe_all(p: IngestConfig, resolve: Callable[[str, int], Path] = local_path)
     (:data:`~v2v_pipeline.video.geometry.GEOMETRY_COLUMNS`). ``resolve(path, demo_seed)`` turns a
     spec's path into a file (:func:`v2v_pipeline.demo.resolve_video` also renders ``demo:`` videos)."""
     rows = []
+    n_source = 0
     for role, spec in p.videos:
+        key = "ingest.target.path" if role == "target" else f"ingest.sources[{n_source}].path"
+        n_source += role == "source"
         path = resolve(spec.path, p.demo_seed)
+        if not Path(path).exists():
+            from v2v_pipeline.config import where_to_fix
+
+            raise VideoError(f"{role} video '{spec.name}': {path} does not exist (working directory {Path.cwd()}); "
+                             f"fix {key} in {where_to_fix(key)}")
         info = probe_video(path).as_dict()
         if info["container"] == "image_folder":
             if not spec.folder_fps:

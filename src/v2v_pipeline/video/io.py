@@ -78,7 +78,8 @@ class DecodeReport:
 
 def _open(path: Path) -> av.container.InputContainer:
     if not path.exists():
-        raise VideoError(f"video {path} does not exist; check the path in conf/base/parameters_ingest.yml")
+        raise VideoError(f"video {path} does not exist; check its path (ingest.target.path or ingest.sources in "
+                         "conf/local/parameters_ingest.yml or conf/base/parameters_ingest.yml)")
     if path.stat().st_size == 0:
         raise VideoError(f"video {path} is an empty file (0 bytes); re-copy or re-export it")
     try:
