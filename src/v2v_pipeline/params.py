@@ -223,8 +223,9 @@ def validate_all(params: Mapping[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- transfer / evaluate
 def _check_model_spec(spec: str) -> None:
-    if not spec.strip() or spec.strip() in ("runs:/", "runs:"):
-        raise ValueError(f"model {spec!r} must be 'latest', a model file path or runs:/<mlflow run id>")
+    from v2v_pipeline.model_uri import check_model_spec  # ModelSpecError is a ValueError
+
+    check_model_spec(spec)
 
 
 @dataclass
@@ -245,7 +246,7 @@ class TransferSource:
 
 @dataclass
 class TransferParams:
-    model: str = "latest"  # latest (newest trained_model) | path to a model .pt file | runs:/<mlflow run id>
+    model: str = "latest"  # latest (trained_model) | model .pt path | runs:/<run id> | models:/<name>/<version> or @<alias>
     source: TransferSource = field(default_factory=lambda: TransferSource(video="source"))
     max_frames: int | None = None  # cap for quick previews; null = every frame
     batch_size: int = 8  # pix2pixHD frames per forward pass (EDN / vid2vid generate frame by frame)
@@ -290,7 +291,7 @@ class PoseEvalParams:
 
 @dataclass
 class EvaluateParams:
-    model: str = "latest"  # latest | path to a model .pt file | runs:/<mlflow run id>
+    model: str = "latest"  # latest | model .pt path | runs:/<run id> | models:/<name>/<version> or @<alias>
     split: Literal["test", "val", "train"] = "test"
     max_frames: int | None = None  # cap (first frames of the split) for quick checks; null = all
     batch_size: int = 8

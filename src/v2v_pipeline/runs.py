@@ -5,6 +5,7 @@
     v2v-runs list [--name evaluate] [--metrics eval/ssim_mean ...] [--params train.model ...] [--limit 20]
     v2v-runs compare RUN RUN [RUN ...]          # params that differ, then all metrics
     v2v-runs best --metric eval/ssim_person_mean [--mode max|min]
+    v2v-runs promote RUN --alias champion       # alias the model version RUN registered (or evaluated)
 
 Runs may be given by a unique prefix of their id. The tracking URI is ``--tracking-uri``,
 else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` (the project's default, so run it
@@ -152,6 +153,25 @@ def compare_table(runs: pd.DataFrame, run_ids: Sequence[str], all_params: bool =
     return params, metrics
 
 
+def promote(runs: pd.DataFrame, run: str, alias: str, uri: str | None = None, name: str | None = None):
+    """Point ``alias`` at the registered model version of ``run`` (a train run, or an evaluate run:
+    then the version of the run named by its ``eval.model_run_id`` tag); returns the ``ModelVersion``."""
+    (run_id,) = resolve_run_ids(runs, [run])
+    row = runs.set_index("run_id").loc[run_id]
+    evaluated = row.get("tags.eval.model_run_id")
+    candidates = [run_id] + ([evaluated] if isinstance(evaluated, str) and evaluated != run_id else [])
+    client = _client(uri)
+    for rid in candidates:
+        versions = [v for v in client.search_model_versions(f"run_id = '{rid}'") if name in (None, v.name)]
+        if versions:
+            version = max(versions, key=lambda v: int(v.version))
+            client.set_registered_model_alias(version.name, alias, version.version)
+            return version
+    raise RunsError(f"run {run_id[:8]} registered no model version{f' of {name!r}' if name else ''} "
+                    f"(nor did the run it evaluated); promote a train run that had train.registered_model_name set "
+                    "(`v2v-runs list --name train`)")
+
+
 def _print(df: pd.DataFrame, empty: str) -> None:
     if df.empty:
         print(empty)
@@ -178,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_best.add_argument("--metric", required=True, help="e.g. eval/ssim_person_mean")
     p_best.add_argument("--mode", choices=("auto", "max", "min"), default="auto",
                         help="max or min; auto: max for ssim/psnr/..., min for errors and distances")
+    p_promote = sub.add_parser("promote", help="set a registry alias (e.g. champion) on the model version of a run")
+    p_promote.add_argument("run", metavar="RUN_ID", help="a train run, or an evaluate run (its evaluated model)")
+    p_promote.add_argument("--alias", required=True, help="e.g. champion; use it as models:/<name>@<alias>")
+    p_promote.add_argument("--name", help="registered model name, when the run registered several")
     args = parser.parse_args(argv)
     try:
         runs = load_runs(args.tracking_uri, args.experiment)
@@ -192,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print(params, "  (none)")
             print("\nmetrics:")
             _print(metrics, "  (none)")
+        elif args.command == "promote":
+            version = promote(runs, args.run, args.alias, args.tracking_uri, args.name)
+            print(f"{version.name} version {version.version} (run {version.run_id}) is now @{args.alias}: "
+                  f"use transfer.model / evaluate.model = models:/{version.name}@{args.alias}")
         else:
             run = best_run(runs, args.metric, args.mode)
             mode = metric_mode(args.metric) if args.mode == "auto" else args.mode

@@ -7,6 +7,12 @@ in the order they are added), which makes dataset rebuilds verifiable by SHA-256
 
 Every file is written to a temporary name beside its destination and renamed only
 when complete, so a crash never leaves a half-written artifact that looks finished.
+
+Artifacts may live on any fsspec file system (``s3://``, ``gs://``, ``memory://``, ...):
+:func:`staged_write` writes a local temporary file and uploads it in one ``put`` (a
+single object appears only once complete on object stores; elsewhere it is put under a
+temporary name and moved), and :func:`local_copy` gives readers that need a real file
+(zip archives, PyAV) a cached local copy.
 """
 
 from __future__ import annotations
@@ -23,7 +29,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import cv2
+import fsspec
 import numpy as np
+from fsspec.implementations.local import LocalFileSystem
+
+from v2v_pipeline.diskspace import disk_guard
 
 PNG_COMPRESSION = 3  # fixed: part of the byte-identical guarantee
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -43,8 +53,10 @@ class StorageError(RuntimeError):
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a local file, or of any fsspec URL (``memory://...``, ``s3://...``)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    opener = fsspec.open(str(path), "rb") if _is_url(path) else open(path, "rb")
+    with opener as f:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
@@ -63,11 +75,94 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; finished artifacts get the usual mode
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        with disk_guard(path, tmp_path):  # ENOSPC: one line naming the directory, space needed / free, the fix
+            yield tmp_path
+            os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _is_url(path: str | os.PathLike) -> bool:
+    return "://" in str(path)
+
+
+# Object stores publish an object only when its upload is complete, so one ``put`` is atomic there.
+OBJECT_STORE_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss", "memory"})
+
+
+def is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    return isinstance(fs, LocalFileSystem)
+
+
+def _protocols(fs: fsspec.AbstractFileSystem) -> set[str]:
+    return {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+
+
+def upload_atomic(fs: fsspec.AbstractFileSystem, local: str | os.PathLike, path: str) -> None:
+    """Copy the finished local file ``local`` to ``path`` on ``fs`` so that ``path`` is never partial."""
+    parent = path.rsplit("/", 1)[0] if "/" in path else ""
+    if parent:
+        with contextlib.suppress(OSError, NotImplementedError):
+            fs.makedirs(parent, exist_ok=True)
+    if _protocols(fs) & OBJECT_STORE_PROTOCOLS:
+        fs.put_file(str(local), path)
+        return
+    name = path.rsplit("/", 1)[-1]
+    tmp = f"{parent}/.{name}.{os.getpid()}.{os.urandom(4).hex()}.partial" if parent else f".{name}.partial"
+    try:
+        fs.put_file(str(local), tmp)
+        fs.mv(tmp, path)
+    finally:
+        with contextlib.suppress(OSError, FileNotFoundError):
+            if fs.exists(tmp):
+                fs.rm(tmp)
+
+
+@contextlib.contextmanager
+def staged_write(fs: fsspec.AbstractFileSystem, path: str, suffix: str = "", atomic_writer: bool = False) -> Iterator[Path]:
+    """Yield a local path to write ``path`` (on ``fs``) through; it appears there complete or not at all.
+
+    On the local disk this is :func:`atomic_path` (a temp file beside ``path``, renamed), or with
+    ``atomic_writer=True`` (the writer itself writes atomically, e.g. :class:`ArchiveWriter`) just
+    ``path``. Elsewhere the file is written into a local temp folder under its own name (so a
+    writer that picks a format from the extension still can) and uploaded with :func:`upload_atomic`.
+    """
+    if is_local(fs):
+        if atomic_writer:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            yield Path(path)
+        else:
+            with atomic_path(path, suffix=suffix) as tmp:
+                yield tmp
+        return
+    with tempfile.TemporaryDirectory(prefix="v2v-stage-") as folder:
+        local = Path(folder) / path.rsplit("/", 1)[-1]
+        yield local
+        upload_atomic(fs, local, path)
+
+
+def cache_dir() -> Path:
+    """Where remote artifacts are copied for readers that need a local file (``$V2V_CACHE_DIR``)."""
+    return Path(os.environ.get("V2V_CACHE_DIR") or Path(tempfile.gettempdir()) / "v2v_pipeline-cache")
+
+
+def local_copy(fs: fsspec.AbstractFileSystem, path: str) -> Path:
+    """A local file with the content of ``path`` on ``fs``: the file itself on the local disk, else a
+    cached download (kept per URL and refreshed when the size changes; versioned files never change)."""
+    if is_local(fs):
+        return Path(path)
+    url = fs.unstrip_protocol(path)
+    info = fs.info(path)
+    size = info.get("size")
+    folder = cache_dir() / hashlib.sha256(url.encode()).hexdigest()[:24]
+    local = folder / path.rsplit("/", 1)[-1]
+    if local.is_file() and size is not None and local.stat().st_size == size:
+        return local
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(local, suffix=local.suffix) as tmp:
+        fs.get_file(path, str(tmp))
+    return local
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:

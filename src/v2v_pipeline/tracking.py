@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -16,14 +17,19 @@ def _active():
     return mlflow if mlflow.active_run() is not None else None
 
 
+def safe_key(key: str) -> str:
+    """``key`` with the characters MLflow rejects in metric/param/tag names replaced by ``_``."""
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", str(key))
+
+
 def set_tags(tags: dict[str, Any]) -> None:
     if (mlflow := _active()) is not None:
-        mlflow.set_tags({k: str(v) for k, v in tags.items()})
+        mlflow.set_tags({safe_key(k): str(v) for k, v in tags.items()})
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
     if (mlflow := _active()) is not None:
-        clean = {k: float(v) for k, v in metrics.items() if v is not None and v == v}  # drop NaN
+        clean = {safe_key(k): float(v) for k, v in metrics.items() if v is not None and v == v}  # drop NaN
         if clean:
             mlflow.log_metrics(clean, step=step)
 

@@ -5,10 +5,10 @@ from .base import VersionedFileDataset
 from .image_dataset import ImageDataset
 from .report_datasets import HtmlReportDataset, LatestFileDataset
 from .table_dataset import JSONDataset, TableDataset
-from .torch_dataset import ModelRef, ModelRefDataset, TorchCheckpointDataset
+from .torch_dataset import ModelFileDataset, ModelRef, ModelRefDataset, TorchCheckpointDataset
 from .video_dataset import VideoDataset
 
 __all__ = [
-    "ArchiveDataset", "HtmlReportDataset", "ImageDataset", "JSONDataset", "LatestFileDataset", "ModelRef",
-    "ModelRefDataset", "TableDataset", "TorchCheckpointDataset", "VersionedFileDataset", "VideoDataset",
+    "ArchiveDataset", "HtmlReportDataset", "ImageDataset", "JSONDataset", "LatestFileDataset", "ModelFileDataset",
+    "ModelRef", "ModelRefDataset", "TableDataset", "TorchCheckpointDataset", "VersionedFileDataset", "VideoDataset",
 ]  # fmt: skip

@@ -14,7 +14,9 @@ class ArchiveDataset(VersionedFileDataset):
     Saves an :class:`~v2v_pipeline.storage.ArchiveContent` (an object with
     ``write_to(writer)``, which lets a node stream thousands of frames without holding
     them in memory) or a plain mapping of key -> array. The file is written to a temp
-    name and renamed, so an interrupted run leaves no archive that looks complete.
+    name and renamed, so an interrupted run leaves no archive that looks complete. On a
+    remote file system (``s3://...``) the archive is written member by member to a local
+    temp file and uploaded when complete; loading reads a cached local copy.
 
     Example catalog entry::
 
@@ -25,7 +27,7 @@ class ArchiveDataset(VersionedFileDataset):
     """
 
     def load(self) -> Archive:
-        return Archive(self.load_path)
+        return Archive(self._local_load_path())
 
     def save(self, data: ArchiveContent | dict) -> None:
         if not (hasattr(data, "write_to") or isinstance(data, dict)):
@@ -33,4 +35,4 @@ class ArchiveDataset(VersionedFileDataset):
                 f"ArchiveDataset({self._filepath}) can save an object with write_to(writer) or a dict, "
                 f"not {type(data).__name__}"
             )
-        write_archive(self.save_path, data)
+        self._write(lambda path: write_archive(path, data))

@@ -1,8 +1,9 @@
-"""Versioned parquet tables and JSON documents, written atomically (temp file, then rename)."""
+"""Versioned parquet tables and JSON documents, written atomically (temp file, then rename or upload)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,20 +17,26 @@ class TableDataset(VersionedFileDataset):
     """A pandas DataFrame as parquet (no index); a killed run never leaves a truncated newest version."""
 
     def load(self) -> pd.DataFrame:
-        return pd.read_parquet(self.load_path)
+        with self._open() as f:
+            return pd.read_parquet(f)
 
     def save(self, data: pd.DataFrame) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DatasetError(f"TableDataset({self._filepath}) saves a pandas DataFrame, not {type(data).__name__}")
-        with atomic_path(self.save_path, suffix=".parquet") as tmp:
-            data.to_parquet(tmp, index=False)
+
+        def write(path: Path) -> None:
+            with atomic_path(path, suffix=".parquet") as tmp:
+                data.to_parquet(tmp, index=False)
+
+        self._write(write)
 
 
 class JSONDataset(VersionedFileDataset):
     """A JSON document (sorted keys, so equal content gives equal bytes)."""
 
     def load(self) -> Any:
-        return json.loads(self.load_path.read_text())
+        with self._open() as f:
+            return json.loads(f.read())
 
     def save(self, data: Any) -> None:
-        write_json_atomic(self.save_path, data)
+        self._write(lambda path: write_json_atomic(path, data))

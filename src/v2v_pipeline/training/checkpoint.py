@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from v2v_pipeline.diskspace import DiskFullError, disk_guard
 from v2v_pipeline.storage import atomic_path
 
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^step_(\d{9})\.pt$")
+STALE_SECONDS = 1800  # a temp file untouched this long belongs to a crashed save
 
 
 def rng_state() -> dict[str, Any]:
@@ -59,6 +61,8 @@ class CheckpointManager:
         self.directory = Path(directory)
         self.keep = max(1, keep)
         self.writable = writable  # DDP: only rank 0 writes, renames or deletes
+        self.failed_saves = 0
+        self.clean_stale()
 
     def path_for(self, step: int) -> Path:
         return self.directory / f"step_{step:09d}.pt"
@@ -69,13 +73,48 @@ class CheckpointManager:
             return []
         return sorted(p for p in self.directory.iterdir() if _NAME.match(p.name))
 
-    def save(self, state: dict[str, Any]) -> Path:
+    def save(self, state: dict[str, Any]) -> Path | None:
+        """Write the checkpoint, then prune old and ``*.corrupt`` ones. A failed save (disk full,
+        I/O error) is logged in one line and returns None: training and the final export go on,
+        and the previous checkpoint stays intact."""
         path = self.path_for(int(state["step"]))
-        with atomic_path(path, suffix=".pt") as tmp:
-            torch.save(state, tmp)
+        previous = self.list()
+        needed = previous[-1].stat().st_size if previous else 0
+        fix = ("free space there or set train.checkpoint_dir to a disk with room (or lower train.keep_checkpoints); "
+               f"the previous checkpoint {previous[-1].name if previous else '(none)'} is intact and training goes on")
+        try:
+            with atomic_path(path, suffix=".pt") as tmp, disk_guard(path, tmp, needed, "checkpoint", fix):
+                torch.save(state, tmp)
+        except (OSError, RuntimeError) as e:
+            self.failed_saves += 1
+            line = str(e) if isinstance(e, DiskFullError) else f"checkpoint {path} was not saved ({type(e).__name__}: {e})"
+            log.error("%s", line)
+            return None
         for old in self.list()[: -self.keep]:
             old.unlink(missing_ok=True)
+        for old in self.directory.glob("*.pt.corrupt"):  # reported when found; a newer good one exists now
+            log.info("pruning corrupt checkpoint %s", old)
+            old.unlink(missing_ok=True)
         return path
+
+    def clean_stale(self, older_than: float = STALE_SECONDS) -> list[Path]:
+        """Remove temp files of saves that crashed (untouched for ``older_than`` seconds)."""
+        import time
+
+        if not self.writable or not self.directory.is_dir():
+            return []
+        now = time.time()
+        gone = []
+        for p in self.directory.glob(".step_*.partial"):
+            try:
+                if now - p.stat().st_mtime > older_than:
+                    p.unlink()
+                    gone.append(p)
+            except OSError:
+                continue
+        if gone:
+            log.info("removed %d temp files of interrupted checkpoint saves in %s", len(gone), self.directory)
+        return gone
 
     def load_latest(self) -> dict[str, Any] | None:
         """The newest checkpoint that loads; corrupt ones are logged, renamed ``*.corrupt`` and skipped."""

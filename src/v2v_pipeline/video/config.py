@@ -46,6 +46,7 @@ class IngestConfig:
     fit: Literal["pad", "crop", "stretch"] = "pad"
     pad_value: int = 0
     max_frames: int | None = None  # cap per video (quick experiments); null = all
+    max_bad_frames: int = 0  # refuse a video with more damaged frames (decode errors, missing packets, timestamp holes)
     split: SplitConfig = field(default_factory=SplitConfig)
     demo_seed: int = 0  # seed of the built-in synthetic sample (demo:target, demo:source)
 

@@ -13,7 +13,15 @@ from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import frame_key
 from v2v_pipeline.video.config import IngestConfig, SplitConfig
 from v2v_pipeline.video.geometry import VideoGeometry
-from v2v_pipeline.video.io import VideoError, fit_to_size, frame_times, iter_frames, probe_video, select_frames
+from v2v_pipeline.video.io import (
+    VideoError,
+    fit_to_size,
+    frame_times,
+    iter_frames,
+    probe_video,
+    scan_video,
+    select_frames,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +44,57 @@ def probe_all(p: IngestConfig, resolve: Callable[[str, int], Path] = local_path)
                 raise VideoError(f"{path} is an image folder: set folder_fps for video '{spec.name}' in parameters_ingest.yml")
             info["fps"] = spec.folder_fps
             info["duration"] = info["frame_count"] / spec.folder_fps
+        info.update(check_damage(spec.name, path, p.max_bad_frames))
         log.info("%s video '%s': %s %dx%d, %d frames at %.3f fps (%.1f s), %s",
                  role, spec.name, info["codec"], info["width"], info["height"], info["frame_count"],
                  info["fps"], info["duration"], path)
         geometry = VideoGeometry.of((info["width"], info["height"]), p.size, p.fit)
         rows.append({"video": spec.name, "role": role, **info, **geometry.columns()})
     return pd.DataFrame(rows)
+
+
+def check_damage(name: str, path: Path, max_bad: int) -> dict:
+    """Decode the whole video once: refuse it above ``max_bad`` damaged frames, else return the
+    columns ``bad_frames`` / ``damaged_frames`` (JSON list of frame indices) / ``first_bad_time``."""
+    import json
+
+    from v2v_pipeline import tracking
+
+    report = scan_video(path)
+    if report.bad_frames > max_bad:
+        raise VideoError(
+            f"video '{name}' ({path}) is damaged: {report.describe()}; ingest.max_bad_frames is {max_bad}. "
+            "Re-copy or re-download the original (re-encoding this file would bake the damage in), "
+            f"or set ingest.max_bad_frames to {report.bad_frames} or more to keep it with the damaged frames flagged "
+            "and left out of training"
+        )
+    if report.bad_frames:
+        log.warning("video '%s' (%s): %s; they are flagged in frame_index.damaged and left out of training",
+                    name, path, report.describe())
+    tracking.log_metrics({f"ingest_bad_frames_{name}": report.bad_frames})
+    return {"bad_frames": report.bad_frames, "damaged_frames": json.dumps(list(report.damaged)),
+            "first_bad_time": report.first_bad_time if report.first_bad_time is not None else float("nan")}
+
+
+def damaged_rows(row, times: np.ndarray, chosen: np.ndarray, out_times: np.ndarray, native_fps: float) -> np.ndarray:
+    """Stored frames that come from a damaged picture, or (resampled) from more than a frame away."""
+    import json
+
+    bad = np.isin(chosen, json.loads(row.damaged_frames)) if "damaged_frames" in row.index else np.zeros(len(chosen), bool)
+    if native_fps:
+        bad |= np.abs(times[chosen] - out_times) > 1.0 / native_fps + 1e-6
+    return bad
+
+
+def usable(rows: pd.DataFrame) -> np.ndarray:
+    """False for frame_index rows flagged ``damaged`` at ingest (they must not enter training pairs)."""
+    if "damaged" not in rows:
+        return np.ones(len(rows), bool)
+    bad = rows["damaged"].to_numpy(bool)
+    if bad.any():
+        log.warning("%d damaged frames of '%s' left out of training sequences (frames %s)", int(bad.sum()),
+                    rows.video.iloc[0], rows.frame.to_numpy()[bad][:10].tolist())
+    return ~bad
 
 
 def split_labels(n: int, split: SplitConfig) -> np.ndarray:
@@ -88,6 +141,7 @@ def build_frame_index(p: IngestConfig, metadata: pd.DataFrame) -> pd.DataFrame:
             "fps": float(out_fps),
         })
         t["split"] = split_labels(len(t), p.split) if role == "target" else "source"
+        t["damaged"] = damaged_rows(row, times, chosen, t.time.to_numpy(), float(row.fps or 0))
         tables.append(t)
         log.info("'%s': %d frames kept at %.3f fps (%s)", spec.name, len(t), out_fps,
                  ", ".join(f"{k} {v}" for k, v in t.split.value_counts().sort_index().items()))
@@ -105,7 +159,7 @@ def iter_extracted_frames(p: IngestConfig, metadata: pd.DataFrame, index: pd.Dat
         last = max(wanted)
         done = 0
         with progress(total=len(rows), desc=f"decode {spec.name}", unit="frame", leave=False) as bar:
-            for frame in iter_frames(path, folder_fps=spec.folder_fps):
+            for frame in iter_frames(path, folder_fps=spec.folder_fps, max_bad=p.max_bad_frames):
                 outs = wanted.get(frame.index)
                 if outs:
                     image = fit_to_size(frame.image, p.size, p.fit, p.pad_value)

@@ -45,6 +45,35 @@ class Frame:
     index: int  # index in the decoded stream (before resampling)
     time: float  # presentation time in seconds, from the stream's timestamps
     image: np.ndarray  # RGB uint8 (H, W, 3)
+    damaged: bool = False  # the decoder rejected this frame's packet; ``image`` repeats the last good frame
+
+
+@dataclass(frozen=True)
+class DecodeReport:
+    """What a full decode of a video found wrong, per frame (indices in presentation order, as
+    :func:`frame_times`). ``damaged`` includes frames that reference a damaged one (up to the next
+    keyframe: the decoder conceals errors there with stale pixels) and the first frame after a
+    timestamp hole; ``holes`` counts frames missing by their timestamps."""
+
+    path: str
+    frames: int
+    decode_errors: int = 0  # packets the decoder rejected or reported an error for
+    missing: int = 0  # packets that gave no picture
+    holes: int = 0  # frames absent by timestamps (gaps in the presentation times)
+    damaged: tuple[int, ...] = ()
+    first_bad_time: float | None = None
+    messages: tuple[str, ...] = ()
+
+    @property
+    def bad_frames(self) -> int:
+        return len(self.damaged) + self.holes
+
+    def describe(self) -> str:
+        first = f"first at {self.first_bad_time:.3f} s" if self.first_bad_time is not None else "no timestamp"
+        detail = f" (decoder: {self.messages[0].strip()})" if self.messages else ""
+        return (f"{self.bad_frames} bad frames of {self.frames} ({self.decode_errors} decode errors, {self.missing} "
+                f"missing pictures, {self.holes} frames missing by timestamps, {len(self.damaged)} damaged incl. "
+                f"frames referencing them up to the next keyframe), {first}{detail}")
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -162,8 +191,96 @@ def _read_image(path: Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def iter_frames(path: str | os.PathLike, folder_fps: float | None = None) -> Iterator[Frame]:
-    """Decode every frame in presentation order with its timestamp (seconds from the first frame)."""
+HOLE_FACTOR = 1.5  # a gap between timestamps longer than this many median frame durations is a hole
+
+
+def scan_video(path: str | os.PathLike) -> DecodeReport:
+    """Decode every packet of ``path`` and report what is damaged (see :class:`DecodeReport`).
+
+    Surfaces what PyAV otherwise hides: per-packet decoder exceptions, errors the decoder only
+    logs (H.264 error concealment: "error while decoding MB ..."), frames flagged corrupt,
+    packets that give no picture and holes in the timestamps.
+    """
+    import av.logging
+
+    path = Path(path)
+    if path.is_dir():
+        return DecodeReport(str(path), len(_image_files(path)))
+    container = _open(path)
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    packets: list[tuple[int, bool]] = []  # (pts, keyframe) in decode order
+    bad_pts: set[int] = set()
+    got_pts: set[int] = set()
+    errors, messages = 0, []
+    try:
+        stream = container.streams.video[0]
+        _check_codec(path, stream)
+        ctx = stream.codec_context
+        with av.logging.Capture(local=False) as logs:
+            for packet in container.demux(stream):
+                flush = packet.size == 0
+                if not flush and packet.pts is not None:
+                    packets.append((int(packet.pts), bool(packet.is_keyframe)))
+                seen = len(logs)
+                try:
+                    frames = ctx.decode(None if flush else packet)
+                    failed = any(lvl <= av.logging.ERROR for lvl, _, _ in logs[seen:])
+                except av.error.FFmpegError as e:
+                    frames, failed = [], True
+                    logs.append((av.logging.ERROR, "pyav", str(e)))
+                if failed and not flush:
+                    errors += 1
+                    messages.extend(m for _, _, m in logs[seen:seen + 2])
+                    if packet.pts is not None:
+                        bad_pts.add(int(packet.pts))
+                for frame in frames:
+                    if frame.pts is not None:
+                        got_pts.add(int(frame.pts))
+                        if frame.is_corrupt:
+                            bad_pts.add(int(frame.pts))
+    except av.error.FFmpegError as e:
+        raise VideoError(f"video {path} is corrupt: reading packets failed after {len(packets)} frames ({e})") from e
+    finally:
+        av.logging.set_level(level)
+        container.close()
+    time_base = float(stream.time_base) if stream.time_base else 0.0
+    order = sorted(set(p for p, _ in packets))
+    if not order:
+        return DecodeReport(str(path), 0, errors, 0, 0, (), None, tuple(messages[:3]))
+    position = {p: i for i, p in enumerate(order)}
+    keyframes = sorted(position[p] for p, k in packets if k)
+    missing = [p for p in order if p not in got_pts]
+    bad = {position[p] for p in bad_pts | set(missing) if p in position}
+    damaged = set()
+    for i in sorted(bad):  # concealed errors propagate to every frame up to the next keyframe
+        nxt = next((k for k in keyframes if k > i), len(order))
+        # random bytes often decode without an error report until the next picture: the frame
+        # before a detected one is taken as damaged too
+        damaged.update(range(max(0, i - 1), nxt))
+    times = (np.asarray(order, dtype=np.float64) - order[0]) * time_base
+    holes = 0
+    if len(times) > 2:
+        steps = np.diff(times)
+        typical = float(np.median(steps))
+        if typical > 0:
+            gaps = np.flatnonzero(steps > HOLE_FACTOR * typical)
+            holes = int(sum(round(steps[g] / typical) - 1 for g in gaps))
+            damaged.update(int(g) + 1 for g in gaps)  # the frame after a hole has no true predecessor
+    first = float(times[min(damaged)]) if damaged else None
+    return DecodeReport(str(path), len(order), errors, len(missing), holes, tuple(sorted(damaged)),
+                        None if first is None else round(first, 6), tuple(messages[:3]))
+
+
+def iter_frames(path: str | os.PathLike, folder_fps: float | None = None, max_bad: int = 0) -> Iterator[Frame]:
+    """Decode every frame in presentation order with its timestamp (seconds from the first frame).
+
+    ``Frame.index`` is the frame's position in presentation order (as in :func:`frame_times`),
+    also when the decoder drops a picture. Up to ``max_bad`` packets the decoder rejects are
+    replaced by the last good picture with ``damaged=True``; one more raises :class:`VideoError`
+    with the count and the first bad timestamp (use :func:`scan_video` to find damage the
+    decoder conceals without an error).
+    """
     path = Path(path)
     if path.is_dir():
         if not folder_fps:
@@ -171,26 +288,73 @@ def iter_frames(path: str | os.PathLike, folder_fps: float | None = None) -> Ite
         for i, f in enumerate(_image_files(path)):
             yield Frame(i, i / folder_fps, _read_image(f))
         return
+    pts_list = _packet_pts(path)
+    order = {int(p): i for i, p in enumerate(pts_list)}
     container = _open(path)
     try:
         stream = container.streams.video[0]
         _check_codec(path, stream)
         stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate
         t0 = None
-        index = 0
-        try:
-            for frame in container.decode(stream):
-                t = frame.time
+        index = 0  # next frame index to yield
+        bad: list[float] = []
+        last_image = None
+
+        def fill(upto: int) -> Iterator[Frame]:
+            nonlocal index
+            while index < upto:
+                t = float((pts_list[index] - pts_list[0]) * stream.time_base) if stream.time_base else index / float(rate or 1)
+                yield Frame(index, round(t, 9), last_image, damaged=True)
+                index += 1
+
+        def failed(where: float, error: Exception) -> None:
+            bad.append(where)
+            if len(bad) > max_bad:
+                raise VideoError(
+                    f"video {path} is corrupt: {len(bad)} packets fail to decode (first at {bad[0]:.3f} s: {error}); "
+                    f"re-export it, or set ingest.max_bad_frames to keep it with the damaged frames flagged"
+                ) from error
+
+        for packet in container.demux(stream):
+            try:
+                frames = stream.codec_context.decode(None if packet.size == 0 else packet)
+            except av.error.FFmpegError as e:
+                if packet.size == 0:
+                    raise VideoError(f"video {path} is corrupt: decoding failed at frame {index} ({e}); re-export it") from e
+                where = float(packet.pts * packet.time_base) if packet.pts is not None else index / float(rate or 1)
+                failed(where, e)
+                continue
+            for frame in frames:
+                position = order.get(int(frame.pts)) if frame.pts is not None else index
+                if position is None or position < index:  # its slot was already filled (late or unknown picture)
+                    continue
+                image = frame.to_ndarray(format="rgb24")
+                if last_image is None:
+                    last_image = image
+                yield from fill(position)
+                t = float(frame.pts * stream.time_base) if frame.pts is not None and stream.time_base else None
                 if t is None:  # no timestamps (rare raw streams): fall back to the nominal rate
-                    rate = stream.average_rate or stream.guessed_rate
                     t = index / float(rate) if rate else float(index)
                 t0 = t if t0 is None else t0
-                yield Frame(index, round(t - t0, 9), frame.to_ndarray(format="rgb24"))
+                last_image = image
+                yield Frame(index, round(t - t0, 9), image)
                 index += 1
-        except av.error.FFmpegError as e:
-            raise VideoError(f"video {path} is corrupt: decoding failed at frame {index} ({e}); re-export it") from e
         if index == 0:
             raise VideoError(f"video {path} decoded to zero frames; it is empty or truncated")
+        yield from fill(len(order))
+    finally:
+        container.close()
+
+
+def _packet_pts(path: Path) -> list[int]:
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        try:
+            return sorted(p.pts for p in container.demux(stream) if p.size and p.pts is not None)
+        except av.error.FFmpegError as e:
+            raise VideoError(f"video {path} is corrupt: reading packets failed ({e}); re-export it") from e
     finally:
         container.close()
 

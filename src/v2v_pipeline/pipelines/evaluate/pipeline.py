@@ -6,9 +6,10 @@ from .nodes import build_evaluation_report, compute_evaluation, generate_evaluat
 def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
-            # the model runs once, while evaluation_frames is written; everything else reads that archive
+            # the model runs once, while evaluation_frames is written; everything else reads that archive.
+            # trained_model arrives unopened (a ModelRef): --load-versions=trained_model:<version> picks it
             node(generate_evaluation_frames,
-                 ["params:evaluate", "trained_model_ref", "dataset_archive", "dataset_frames", "dataset_manifest"],
+                 ["params:evaluate", "trained_model", "dataset_archive", "dataset_frames", "dataset_manifest"],
                  "evaluation_frames", name="generate_evaluation_frames"),
             node(compute_evaluation,
                  ["params:evaluate", "evaluation_frames", "dataset_archive", "dataset_frames", "keypoints",

@@ -1,0 +1,99 @@
+"""Adapters: the ONLY place where the benchmarks call the project's training and inference code.
+
+Everything else in benchmarks/ is written against these few functions, so when the trainer or the
+generator API changes, only this file needs adapting. Each adapter takes plain values (a recipe's
+`train` dict, a synthetic clip, a precision string) and returns a small object the suite drives.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from _data import Clip  # noqa: E402
+
+
+def resolved_precision(device: str, precision: str) -> str:
+    """What the project turns ``precision`` into on ``device`` (e.g. auto -> bf16)."""
+    from v2v_pipeline.inference import pick_device, resolve_precision
+
+    return resolve_precision(pick_device(device), precision)
+
+
+class ProjectTrainer:
+    """One project training step at a time, on in-memory tensors, with the sample indices the caller picks.
+
+    The trainer gets the suite's current torch thread count explicitly (``--clock cpu`` sets 1), so a
+    trainer that picks its own threads (e.g. from the affinity mask) cannot change the measurement.
+    """
+
+    def __init__(self, train: dict[str, Any], clip: Clip, precision: str = "auto", device: str = "cpu",
+                 seed: int = 0, **overrides: Any):
+        from v2v_pipeline.config import parse
+        from v2v_pipeline.params import TrainParams
+        from v2v_pipeline.training.build import find_sequences
+        from v2v_pipeline.training.data import FrameTensors
+        from v2v_pipeline.training.trainer import Trainer
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="v2v-bench-")
+        data = {**train, "precision": precision, "device": device, "seed": seed, "scale": 1.0, "vgg_weights": None,
+                "threads": torch.get_num_threads(), "resume": False, "checkpoint_dir": self._tmp.name, "registered_model_name": None,
+                "max_steps": 10**9, "max_minutes": None, **overrides}
+        p = parse(TrainParams, data, "train")
+        n = len(clip)
+        w, h = clip.size
+        tensors = FrameTensors(
+            frames=np.arange(n), labels=clip.labels, images=clip.images, flows=clip.flows, valid=clip.valid,
+            face_boxes=torch.full((n, 4), float("nan")),
+            person_boxes=torch.tensor([[0, 0, w, h]], dtype=torch.float32).repeat(n, 1))
+        table = pd.DataFrame({"frame": np.arange(n), "split": "train", "found": True})
+        self.trainer = Trainer(p, tensors, find_sequences(table, p.sequence_length), None, self._tmp.name)
+        self.precision = self.trainer.precision
+        self.n_samples = len(self.trainer.train_data)
+
+    def step(self, indices: list[int]) -> dict[str, float]:
+        """One generator + discriminator update on samples ``indices`` (sample i = the run starting at frame i)."""
+        from v2v_pipeline.training.trainer import stack_items
+
+        t = self.trainer
+        batch = t._batch(stack_items([t.train_data[i] for i in indices]))
+        for m in t.train_modules:
+            m.train()
+        losses = t.train_step(batch).losses
+        t.step += 1
+        return {"G_total": losses["G_total"], "D_loss": sum(v for k, v in losses.items() if k.startswith("D"))}
+
+    def close(self) -> None:
+        self._tmp.cleanup()
+
+
+def make_project_trainer(train: dict[str, Any], clip: Clip, precision: str = "auto", device: str = "cpu",
+                         seed: int = 0, **overrides: Any) -> ProjectTrainer:
+    return ProjectTrainer(train, clip, precision, device, seed, **overrides)
+
+
+class ProjectGenerator:
+    """The project's inference path (FrameGenerator) for a generator state dict."""
+
+    def __init__(self, config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
+                 precision: str = "auto", device: str = "cpu"):
+        from v2v_pipeline.inference import FORMAT, FrameGenerator
+
+        model = {"format": FORMAT, "model_config": config, "generator": state, "face_generator": None,
+                 "size": list(size), "label_channels": int(config.get("label_ch", 3)), "step": 0}
+        self.gen = FrameGenerator(model, device=device, precision=precision)
+        self.precision = resolved_precision(device, precision)
+        self.batchable = self.gen.batchable
+
+    def clip(self, labels: list[np.ndarray], batch_size: int = 1) -> np.ndarray:
+        """uint8 ``(N, H, W, 3)`` frames for uint8 label maps ``(H, W, 3)``, state reset at the start."""
+        return np.stack(list(self.gen.generate_clip(labels, batch_size=batch_size)))
+
+
+def project_generator(config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
+                      precision: str = "auto", device: str = "cpu") -> ProjectGenerator:
+    return ProjectGenerator(config, state, size, precision, device)

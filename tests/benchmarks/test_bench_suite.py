@@ -1,0 +1,43 @@
+"""`make bench --quick` runs end to end and writes the results files with the documented keys (speed is not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_quick_bench_writes_json_and_markdown(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_suite.py"), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and files[0].endswith("-quick.json") and files[1].endswith("-quick.md"), files
+    res = json.loads((tmp_path / files[0]).read_text())
+    assert {"machine", "config", "training", "generation", "transfer", "memory"} <= set(res)
+    m = res["machine"]
+    assert {"cpu_model", "isa_flags", "torch_cpu_capability", "torch", "torch_threads", "gpu"} <= set(m)
+    assert {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"} <= set(m["isa_flags"])
+    assert {r["recipe"] for r in res["training"]} == {"default", "pix2pixhd_faithful", "edn_temporal", "vid2vid"}
+    for row in res["training"]:
+        base, proj = row["paths"]["baseline"], row["paths"]["project auto"]
+        assert len(base["loss_G"]) == len(proj["loss_G"]) == res["config"]["steps"]
+        assert base["images_per_s"] > 0 and proj["ratio_vs_baseline"] > 0
+        assert proj["loss_G_agreement"]["smoothed_rel_mean_abs_diff"] >= 0
+    families = {r["family"] for r in res["generation"]}
+    assert families == {"pix2pixhd", "edn", "vid2vid"}
+    assert all({"batch", "path", "frames_per_s", "ratio_vs_eager_fp32", "max_abs_diff_uint8"} <= set(r)
+               for r in res["generation"])
+    stages = res["transfer"]["stages_frames_per_s"]
+    assert set(stages) == {"decode", "label", "normalize", "generate", "encode"}
+    assert res["transfer"]["end_to_end_pipelined_frames_per_s"] > 0
+    assert res["memory"]["peak_rss_mb"] > 0
+    md = (tmp_path / files[1]).read_text()
+    assert "## Training" in md and "## Generation" in md and "## Transfer" in md and m["cpu_model"] in md
+    assert "steps/s" in proc.stdout  # the table is printed too
