@@ -33,6 +33,7 @@ import hashlib
 import importlib.util
 import io
 import logging
+import os
 import re
 import zipfile
 from collections.abc import Sequence
@@ -164,7 +165,7 @@ def convert_hed(source: str | Path, out: str | Path, expected_sha256: str | None
         raise ValueError(f"the converted VGG16 tensors of '{source}' do not have the recorded digest")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")  # DDP ranks converting at once never share a temp file
     torch.save(state, tmp)
     tmp.replace(out)
     log.info("converted the VGG16 convolutions of %s into %s (SHA-256 of the source %s)", source, out, digest)
