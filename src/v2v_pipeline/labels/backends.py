@@ -10,7 +10,9 @@ cleans the keypoints and builds the tables the same way for every backend.
   frames; several people per frame are tracked (:func:`~.tracking.track_person`) and the
   keypoints are mapped into the stored frame geometry;
 * ``label_maps`` - a folder of ready label maps (pix2pixHD / EDN ``train_label`` style),
-  one per original frame, used as they are (no keypoints);
+  one per original frame, the training input as they are; the keypoints (normalization, person
+  and face boxes, pose metrics) and masks come from MediaPipe on the video's own frames or from
+  OpenPose JSON (``keypoints``; ``none`` = maps only);
 * ``densepose`` - DensePose IUV label images through detectron2 (optional dependency).
 
 Add a backend with ``@register_label_backend("name")`` (and its name in
@@ -20,7 +22,7 @@ Add a backend with ``@register_label_backend("name")`` (and its name in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import cv2
@@ -182,7 +184,16 @@ def label_map_files(cfg: LabelConfig, src: VideoLabelSource, data: VideoInput) -
 
     all_files = match_label_files(src.path, data.frame_count, src.mapping, src.name_format)
     files = [all_files[i] for i in data.index.source_frame.to_numpy()]
-    return RawLabels(np.ones(len(data.frames), bool), maps=FileMaps(files, data.geometry.fit))
+    maps = FileMaps(files, data.geometry.fit)
+    if src.keypoints == "none":
+        return RawLabels(np.ones(len(data.frames), bool), maps=maps)
+    # the maps stay the training input; keypoints (normalization, person / face boxes, pose metrics) and
+    # person masks come from the keypoint detector on the video's own frames, or from OpenPose JSON files
+    if src.keypoints == "openpose_json":
+        raw = openpose_labels(cfg, replace(src, backend="openpose_json", path=src.keypoints_path), data)
+    else:
+        raw = mediapipe_labels(cfg, src, data)
+    return replace(raw, maps=maps)
 
 
 @register_label_backend("densepose")

@@ -22,10 +22,19 @@ class VideoLabelSource:
     path: str | None = None  # folder of OpenPose JSON files or label-map images (original frames)
     mapping: str | None = None  # label_maps: CSV with index,source_frame (e.g. edn_subject4/frames.csv)
     name_format: str = "frame{:06d}.png"  # label_maps with a mapping: file name of a source frame
+    # label_maps: where the keypoints (normalization, person and face boxes, pose metrics) come from while
+    # the maps stay the training input: mediapipe = the keypoint detector on the video's own frames,
+    # openpose_json = OpenPose JSON files of the original frames in keypoints_path, none = no keypoints
+    # (then normalize, the person-box metrics and the face GAN have nothing to work with)
+    keypoints: Literal["mediapipe", "openpose_json", "none"] = "mediapipe"
+    keypoints_path: str | None = None  # keypoints: openpose_json: the folder of *_keypoints.json files
 
     def validate(self) -> None:
         if self.backend in ("openpose_json", "label_maps") and not self.path:
             raise ValueError(f"backend {self.backend} needs a path (the folder of files)")
+        if self.backend == "label_maps" and self.keypoints == "openpose_json" and not self.keypoints_path:
+            raise ValueError("label_maps with keypoints: openpose_json needs keypoints_path (the folder of "
+                             "OpenPose *_keypoints.json files of the same original frames)")
 
 
 @dataclass

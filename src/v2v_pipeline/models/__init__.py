@@ -24,6 +24,7 @@ from v2v_pipeline.models.networks import (
     ResnetBlock,
     init_weights,
 )
+from v2v_pipeline.models.perceptual import VGG16PerceptualLoss, select_perceptual_loss
 from v2v_pipeline.models.vgg import VGG19_URL, VGG19Features, VGGLoss, load_vgg_loss_or_none
 from v2v_pipeline.models.vid2vid import (
     SequentialGenerator,
@@ -48,6 +49,7 @@ __all__ = [
     "SequentialOutput",
     "TemporalDiscriminator",
     "TemporalGenerator",
+    "VGG16PerceptualLoss",
     "VGG19Features",
     "VGGLoss",
     "build_models",
@@ -63,6 +65,7 @@ __all__ = [
     "masked_l1",
     "paste_boxes",
     "resolve_config",
+    "select_perceptual_loss",
     "square_boxes",
     "temporal_windows",
     "warp_loss",

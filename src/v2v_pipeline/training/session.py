@@ -113,9 +113,12 @@ def run_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequenc
             tracking.set_tags({"dataset_sha256": manifest["sha256"], "train.run_key": trainer.ckpt.directory.name,
                                "train.model": p.model,
                                "train.vgg_loss": "on" if trainer.vgg_active else "off (no weights)",
+                               "train.perceptual_network": trainer.perceptual.network,
                                "train.device": str(trainer.device), "train.precision": trainer.precision,
                                "train.world_size": info.world_size})
             tracking.log_params(trainer.runtime.mlflow_params())
+            tracking.log_params({"train/perceptual_network": trainer.perceptual.network,
+                                 "train/perceptual_reason": trainer.perceptual.reason[:500]})
         result = trainer.fit()
     finally:
         dist_utils.cleanup()

@@ -29,7 +29,7 @@ from v2v_pipeline.config import to_dict
 from v2v_pipeline.inference import FORMAT
 from v2v_pipeline.models.factory import count_parameters
 from v2v_pipeline.models.losses import GANLoss
-from v2v_pipeline.models.vgg import load_vgg_loss_or_none
+from v2v_pipeline.models.perceptual import select_perceptual_loss
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.progress import Ticker, format_duration, on_terminal, progress
 from v2v_pipeline.training import distributed as dist_utils
@@ -112,7 +112,9 @@ class Trainer:
         self._check_size()
         self.schedule = SampleSchedule(len(self.train_data), p.batch_size, p.seed, self.dist.rank, self.dist.world_size)
         self.ckpt = CheckpointManager(run_dir, p.keep_checkpoints, writable=self.dist.is_main)
-        vgg = load_vgg_loss_or_none(p.vgg_weights if p.loss.vgg > 0 else None, log)
+        self.perceptual = select_perceptual_loss("off" if p.loss.vgg <= 0 else p.perceptual, p.vgg_weights,
+                                                 p.perceptual_weights, p.perceptual_source)
+        vgg = self.perceptual.loss
         self.terms = LossTerms(GANLoss(p.gan_mode), p.loss, vgg.to(device) if vgg is not None else None)
         self.vgg_active = vgg is not None
         self.scaler = self.runtime.grad_scaler()
@@ -299,9 +301,9 @@ class Trainer:
         p, b = self.p, self.budget
         self.resume()
         log.info("training %s on %s in %s (%s): generator %.2f M parameters, %d training sequences, budget %s; "
-                 "VGG loss %s", p.model, self.device, self.precision, self.runtime.reason,
+                 "perceptual loss %s", p.model, self.device, self.precision, self.runtime.reason,
                  count_parameters(unwrap(self.nets.generator)) / 1e6, len(self.train_data), b.describe(),
-                 "on" if self.vgg_active else "off (no weights at train.vgg_weights)")
+                 f"{self.perceptual.network} ({self.perceptual.reason})")
         log.info("%s", self.describe_plan())
         base = self.baseline() if self.dist.is_main else {}
         if base:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,12 +18,19 @@ from v2v_pipeline.video.io import VideoContent
 
 
 def generate_transfer(params: dict[str, Any], video_metadata: pd.DataFrame, trained_model_ref: ModelRef,
-                      frame_index: pd.DataFrame, normalized_label_maps: Archive,
-                      normalized_label_frames: pd.DataFrame) -> GeneratedFramesContent:
+                      frame_index: pd.DataFrame, normalized_label_maps_ref: Path | None,
+                      normalized_label_frames_ref: Path | None) -> GeneratedFramesContent:
+    """``*_ref``: the newest normalize outputs (None when normalize has not run), opened only for a source video."""
     p = parse(TransferParams, params, "transfer")
     fit = target_geometry(video_metadata).fit  # recorded by ingest, not re-parsed from its parameters
-    return transfer.generate_transfer(p, fit, trained_model_ref.path, frame_index, normalized_label_maps,
-                                      normalized_label_frames)
+    maps = frames_table = None
+    if p.source.video is not None:
+        if normalized_label_maps_ref is None or normalized_label_frames_ref is None:
+            raise ValueError(f"transfer.source.video {p.source.video!r} needs the normalized poses of that video, and "
+                             "normalize has not run: run `kedro run --pipelines=normalize` first, or transfer from a "
+                             "folder of label maps (transfer.source: {video: null, label_folder: <path>, fps: <fps>})")
+        maps, frames_table = Archive(normalized_label_maps_ref), pd.read_parquet(normalized_label_frames_ref)
+    return transfer.generate_transfer(p, fit, trained_model_ref.path, frame_index, maps, frames_table)
 
 
 def encode_transfer_videos(transfer_frames: Archive, frames: Archive) -> tuple[VideoContent, VideoContent, int]:
