@@ -51,17 +51,24 @@ class ProjectTrainer:
             face_boxes=torch.full((n, 4), float("nan")),
             person_boxes=torch.tensor([[0, 0, w, h]], dtype=torch.float32).repeat(n, 1))
         table = pd.DataFrame({"frame": np.arange(n), "split": "train", "found": True})
-        self.trainer = Trainer(p, tensors, find_sequences(table, p.sequence_length), None, self._tmp.name)
-        self.precision = self.trainer.precision
+        from v2v_pipeline.runtime import seed_everything
+        from v2v_pipeline.training.stages import stage_at
+
+        seed_everything(seed)  # the entry point's job (the Trainer does not seed), as the baseline seeds itself
+        t = self.trainer = Trainer(p, tensors, find_sequences(table, p.sequence_length), None, self._tmp.name)
+        stage = stage_at(t.plan, 0.0)  # the stage the loop starts in, with its learning rate
+        t._setup(stage)
+        t.networks.set_lr(stage.lr_factor(0.0, p.decay_fraction))
+        self.precision = t.precision
         self.n_samples = len(self.trainer.train_data)
 
     def step(self, indices: list[int]) -> dict[str, float]:
         """One generator + discriminator update on samples ``indices`` (sample i = the run starting at frame i)."""
-        from v2v_pipeline.training.trainer import stack_items
+        from v2v_pipeline.training.sampling import stack_items, to_device
 
         t = self.trainer
-        batch = t._batch(stack_items([t.train_data[i] for i in indices]))
-        for m in t.train_modules:
+        batch = to_device(stack_items([t.train_data[i] for i in indices]), t.device, t.full_size)
+        for m in (t.networks.G_run, t.networks.D_step):
             m.train()
         losses = t.train_step(batch).losses
         t.step += 1
