@@ -42,3 +42,15 @@ def synthetic_frames(n: int = 24, size: tuple[int, int] = (32, 16), seed: int = 
 def synthetic_sequences(n: int, length: int, split: str = "train") -> pd.DataFrame:
     table = pd.DataFrame({"frame": np.arange(n), "split": split, "found": True})
     return find_sequences(table, length)
+
+
+def write_dataset_archive(path, data: FrameTensors) -> None:
+    """``data`` as the dataset pipeline stores it: label, image, flow and valid members per frame."""
+    from v2v_pipeline.storage import ArchiveWriter
+
+    with ArchiveWriter(path) as w:
+        for i in range(len(data.frames)):
+            w.add_image(f"label/{i:06d}", data.labels[i].permute(1, 2, 0).numpy())
+            w.add_image(f"image/{i:06d}", data.images[i].permute(1, 2, 0).numpy())
+            w.add_array(f"flow/{i:06d}", data.flows[i].permute(1, 2, 0).numpy())
+            w.add_image(f"valid/{i:06d}", data.valid[i, 0].numpy())

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.training.synthetic import synthetic_frames
+from tests.training.synthetic import synthetic_frames, write_dataset_archive
 from v2v_pipeline.pipelines.train.nodes import train_model
 from v2v_pipeline.schema import FACE_BOX, PERSON_BOX
-from v2v_pipeline.storage import Archive, ArchiveWriter, sha256_file
+from v2v_pipeline.storage import Archive, sha256_file
 from v2v_pipeline.training.build import find_sequences
 
 TINY = {"ngf": 8, "n_downsampling": 2, "n_blocks": 1, "ndf": 8, "num_D": 1, "n_layers_D": 2}
@@ -18,12 +18,7 @@ TINY = {"ngf": 8, "n_downsampling": 2, "n_blocks": 1, "ndf": 8, "num_D": 1, "n_l
 
 def _dataset(tmp_path):
     data = synthetic_frames(24)
-    with ArchiveWriter(tmp_path / "data.zip") as w:
-        for i in range(24):
-            w.add_image(f"label/{i:06d}", data.labels[i].permute(1, 2, 0).numpy())
-            w.add_image(f"image/{i:06d}", data.images[i].permute(1, 2, 0).numpy())
-            w.add_array(f"flow/{i:06d}", data.flows[i].permute(1, 2, 0).numpy())
-            w.add_image(f"valid/{i:06d}", data.valid[i, 0].numpy())
+    write_dataset_archive(tmp_path / "data.zip", data)
     frames = pd.DataFrame({"frame": np.arange(24), "split": ["train"] * 16 + ["val"] * 8, "found": True})
     for cols, values in ((FACE_BOX, data.face_boxes), (PERSON_BOX, data.person_boxes)):
         for j, c in enumerate(cols):

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from tests.training.synthetic import synthetic_frames, synthetic_sequences
+from tests.training.synthetic import synthetic_frames, synthetic_sequences, write_dataset_archive
 from v2v_pipeline import runtime
 from v2v_pipeline.config import parse
 from v2v_pipeline.inference import FrameGenerator
@@ -171,16 +171,10 @@ def test_reading_from_the_archive_trains_exactly_like_memory(tmp_path):
     """Large datasets are read on demand (DataLoader workers); the batches and weights are the same."""
     import pandas as pd
 
-    from v2v_pipeline.storage import ArchiveWriter
     from v2v_pipeline.training.data import load_frames
 
     data = synthetic_frames(20)
-    with ArchiveWriter(tmp_path / "data.zip") as w:
-        for i in range(20):
-            w.add_image(f"label/{i:06d}", data.labels[i].permute(1, 2, 0).numpy())
-            w.add_image(f"image/{i:06d}", data.images[i].permute(1, 2, 0).numpy())
-            w.add_array(f"flow/{i:06d}", data.flows[i].permute(1, 2, 0).numpy())
-            w.add_image(f"valid/{i:06d}", data.valid[i, 0].numpy())
+    write_dataset_archive(tmp_path / "data.zip", data)
     from v2v_pipeline.storage import Archive
 
     table = pd.DataFrame({"frame": np.arange(20)})
