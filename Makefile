@@ -10,7 +10,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export PYTHONUNBUFFERED := 1
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast docs docs-serve notebooks run viz mlflow-ui bench lock clean clean-data
+.PHONY: install demo test test-fast docs docs-serve notebooks run viz mlflow-ui bench lock pip-install-check clean clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -69,6 +69,11 @@ bench: install
 
 lock:
 	$(BIN)/python constraints/lock.py
+
+# plain `pip install .` (no lock, no Makefile venv) into a new venv, then the demo, on a fresh copy of
+# the committed tree: what a user without make does (docs/install.md). Needs the package index.
+pip-install-check:
+	bash constraints/pip_install_check.sh
 
 clean-data:
 	find data -mindepth 2 ! -name .gitkeep -delete 2>/dev/null; find data -mindepth 2 -type d -empty -delete 2>/dev/null; true
