@@ -272,10 +272,11 @@ def evaluation_report(p: EvaluateParams, per_frame: pd.DataFrame, summary: dict,
     galleries = [gallery_strips(worst_frames(per_frame, p.worst_frames, p.worst_metric),
                                 archive_frames(evaluation_frames), reader)]
     if stride_frames is not None and not stride_frames.empty:
-        for k in extra_strides(strides):
-            g = worst_frames(stride_frames[stride_frames.stride == k], p.worst_frames, p.worst_metric)
-            g.title = f"stride {k}" + ("" if regenerated(meta, k) else " (the stride-1 frames: no temporal state)")
-            galleries.append(gallery_strips(g, archive_frames(evaluation_frames, k), reader))
+        for k in extra_strides(strides):  # pix2pixHD's stride frames are its stride-1 frames: no second gallery
+            if regenerated(meta, k):
+                g = worst_frames(stride_frames[stride_frames.stride == k], p.worst_frames, p.worst_metric)
+                g.title = f"stride {k}"
+                galleries.append(gallery_strips(g, archive_frames(evaluation_frames, k), reader))
     galleries[0].title = "stride 1" if len(galleries) > 1 else ""
     fig_metrics, fig_training = metrics_over_time(per_frame), training_curves(history)
     report = build_report(p.report_title, summary=metrics, per_frame=per_frame, notes=summary.get("notes", []),
