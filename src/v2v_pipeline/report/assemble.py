@@ -85,8 +85,9 @@ def _worst_frames(report: HtmlReport, gallery: WorstFrames) -> None:
     if gallery.worst.empty:
         report.text(f"No frame has a value of {gallery.label} to rank.")
     else:
-        report.text(f"The {len(gallery.worst)} frames with the worst {gallery.label} (the largest person-box error "
-                    "for the person metrics), worst first: label | generated | real.")
+        why = ": the largest person-box error" if gallery.metric.endswith("_person") else ""
+        report.text(f"The {len(gallery.worst)} frames with the worst {gallery.label}{why}; worst first, "
+                    "label | generated | real.")
     for frame, caption, strip in gallery.strips:
         report.image(strip, caption, strip.shape[1] * max(1, 720 // strip.shape[1]))
     n = len(gallery.undefined)
