@@ -6,8 +6,10 @@
         --minutes 15 45 --side-by-side
     # one after the other, each with the whole machine (the earlier docs/results.md table)
     .venv/bin/python benchmarks/compare_recipes.py --env subject4 --minutes 15
-    # smoke: two training steps of tiny networks, a few test frames (checks the command, measures nothing)
-    .venv/bin/python benchmarks/compare_recipes.py --recipes default pix2pixhd_faithful --minutes 1 --side-by-side --smoke
+    # smoke on the built-in demo (after `kedro run --pipelines=data`): two steps of tiny networks, 8 test
+    # frames, no pose / LPIPS / FID (checks the command, measures nothing)
+    .venv/bin/python benchmarks/compare_recipes.py --env local --recipes default pix2pixhd_faithful \\
+        --minutes 1 --side-by-side --smoke
 
 Run `kedro run --env=<env> --pipelines=data` first. Each recipe and budget is one `kedro run
 --pipelines=train,evaluate` in its own process with the parameters below as runtime overrides
@@ -108,7 +110,7 @@ def recipe_params(name: str, minutes: float, *, strides: list[int], side_by_side
         train.update(max_steps=SMOKE_STEPS, max_minutes=None, val_every=1000, val_frames=4, checkpoint_every=1000,
                      checkpoint_minutes=None, log_every=1, scale=1.0, device="cpu", precision="fp32",
                      perceptual="off", network={**RECIPES[name].get("network", {}), **SMOKE_NETWORK})
-        evaluate.update(device="cpu", precision="fp32", lpips={"enabled": False}, fid={"enabled": False},
+        evaluate.update(device="cpu", precision="fp32", max_frames=8, lpips={"enabled": False}, fid={"enabled": False},
                         pose={"enabled": False}, report_samples=1, worst_frames=2)
     return {"train": train, "evaluate": evaluate}
 

@@ -320,7 +320,8 @@ class EvaluateParams:
         if self.batch_size < 1 or self.baseline_frames < 1 or self.report_samples < 0:
             raise ValueError("batch_size and baseline_frames must be >= 1, report_samples >= 0")
         if 1 not in self.strides or any(s < 1 for s in self.strides) or len(set(self.strides)) != len(self.strides):
-            raise ValueError(f"strides must be distinct integers >= 1 and include 1 (the reference), got {self.strides}")
+            raise ValueError(f"strides must be distinct integers >= 1 and include 1 (the reference), "
+                             f"got {self.strides}")
         if not self.stride_tolerance > 0:
             raise ValueError(f"stride_tolerance must be > 0, got {self.stride_tolerance}")
         if self.worst_frames < 0:

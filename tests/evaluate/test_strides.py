@@ -89,7 +89,8 @@ def test_a_stateless_model_reuses_its_stride_1_values_and_recomputes_only_the_pa
     summary = stride_summary(table)
     assert summary["eval/stride2/frames"] == 5
     assert summary["eval/stride2/ssim_person_mean"] == pytest.approx(np.nanmean(table.ssim_person))
-    assert {"eval/stride2/tof_mean", "eval/stride2/warp_error_mean", "eval/stride2/warp_error_real_mean"} <= set(summary)
+    assert {"eval/stride2/tof_mean", "eval/stride2/warp_error_mean",
+            "eval/stride2/warp_error_real_mean"} <= set(summary)
     assert "eval/stride2/pose_distance_mean" not in summary  # no pose labeler in this run: not faked
 
 
