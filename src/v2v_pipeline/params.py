@@ -309,11 +309,29 @@ class EvaluateParams:
     baseline_frames: int = 200  # training frames (evenly spaced) averaged into the mean-frame baseline
     report_samples: int = 4  # test frames shown as label | generated | real | error in the report
     report_title: str = "v2v_pipeline evaluation"
+    # fast motion: also evaluate the split subsampled by these strides (every k-th frame); must contain 1
+    strides: list[int] = field(default_factory=lambda: [1])
+    stride_tolerance: float = 0.10  # red flag when person-box SSIM / pose distance is worse than stride 1 by more
+    worst_frames: int = 6  # the report's gallery of the worst frames (per stride); 0 = none
+    worst_metric: str = "ssim_person"  # per-frame registry metric that ranks them (its direction picks "worst")
 
     def validate(self) -> None:
         _check_model_spec(self.model)
         if self.batch_size < 1 or self.baseline_frames < 1 or self.report_samples < 0:
             raise ValueError("batch_size and baseline_frames must be >= 1, report_samples >= 0")
+        if 1 not in self.strides or any(s < 1 for s in self.strides) or len(set(self.strides)) != len(self.strides):
+            raise ValueError(f"strides must be distinct integers >= 1 and include 1 (the reference), "
+                             f"got {self.strides}")
+        if not self.stride_tolerance > 0:
+            raise ValueError(f"stride_tolerance must be > 0, got {self.stride_tolerance}")
+        if self.worst_frames < 0:
+            raise ValueError(f"worst_frames must be >= 0, got {self.worst_frames}")
+        from v2v_pipeline.metrics import registry
+
+        info = registry.METRICS.get(self.worst_metric)
+        if info is None or not info.per_frame:
+            names = ", ".join(m.name for m in registry.METRICS.values() if m.per_frame)
+            raise ValueError(f"worst_metric {self.worst_metric!r} is not a per-frame metric ({names})")
         if self.max_frames is not None and self.max_frames < 2:
             raise ValueError("max_frames must be >= 2 (temporal metrics need pairs) or null")
 

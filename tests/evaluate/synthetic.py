@@ -139,7 +139,7 @@ def write_project_data(root: Path, n_target: int = 40, n_source: int = 12, famil
 
     config = yaml.safe_load((root / "conf" / "base" / "catalog.yml").read_text())
     names = ["video_metadata", "frame_index", "frames", "normalized_label_maps", "normalized_label_frames", "dataset_archive",
-             "dataset_frames", "dataset_manifest", "keypoints", "trained_model"]
+             "dataset_frames", "dataset_sequences", "dataset_manifest", "keypoints", "trained_model"]
     config = {k: {**v, "filepath": str(root / v["filepath"])} for k, v in config.items() if k in names}
     catalog = DataCatalog.from_config(config)
     target, source = "target", "source"
@@ -157,7 +157,13 @@ def write_project_data(root: Path, n_target: int = 40, n_source: int = 12, famil
     catalog.save("normalized_label_frames", label_frames(source, n_source, size))
     catalog.save("dataset_archive", dataset_archive(n_target, size))
     catalog.save("dataset_frames", dataset_frames(n_target, size))
-    catalog.save("dataset_manifest", {"sha256": "synthetic"})
+    from v2v_pipeline.training.build import find_sequences
+
+    catalog.save("dataset_sequences", find_sequences(dataset_frames(n_target, size), 2))  # what train reads
+    from v2v_pipeline.storage import sha256_file
+
+    archive = sorted((root / config["dataset_archive"]["filepath"]).glob("*/*"))[-1]
+    catalog.save("dataset_manifest", {"sha256": "synthetic", "archive_sha256": sha256_file(archive)})
     catalog.save("keypoints", keypoints_table(target, n_target, size))
     model = model_file(family, model_size, face)
     if history is not None:

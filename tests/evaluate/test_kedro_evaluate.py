@@ -48,7 +48,7 @@ def _report_parts(report: Path) -> tuple[str, list[bytes], list[Path]]:
 def test_evaluate_end_to_end_without_pretrained_weights(kedro_project):
     root = kedro_project.root
     write_project_data(root, n_target=40, family="edn")
-    kedro_project("evaluate", params={"evaluate": FAST})
+    kedro_project("evaluate", params={"evaluate": {**FAST, "strides": [1, 2]}})
     df = pd.read_parquet(_newest(root, "data/08_reporting/evaluation_per_frame.parquet/*/*.parquet"))
     assert df.frame.tolist() == [30, 31, 32, 33, 34, 36, 37, 38, 39]  # the test split, with its gap
     for col in ("ssim", "psnr", "ssim_person", "psnr_person", "baseline_ssim", "baseline_ssim_person",
@@ -64,7 +64,7 @@ def test_evaluate_end_to_end_without_pretrained_weights(kedro_project):
     run = _mlflow_runs(root).iloc[0]
     assert run["metrics.eval/ssim_mean"] == pytest.approx(df.ssim.mean())
     assert run["metrics.eval/ssim_person_mean"] == pytest.approx(df.ssim_person.mean())  # NaN row left out
-    assert "metrics.eval/baseline_ssim_mean" in run and run["metrics.eval/generation/frames"] == 9
+    assert "metrics.eval/baseline_ssim_mean" in run and run["metrics.eval/generation/frames"] == 9 + 5  # + stride 2
     assert run["tags.eval.lpips"].startswith("skipped") and run["tags.eval.model_family"] == "edn"
     video = probe_video(_newest(root, "data/08_reporting/evaluation_side_by_side.mp4/*/*.mp4"))
     assert (video.codec, video.frame_count, video.width) == ("h264", 9, 3 * SIZE[0] + 4)
@@ -74,6 +74,16 @@ def test_evaluate_end_to_end_without_pretrained_weights(kedro_project):
     assert len(images) >= 2 + 4 and all(img.startswith(b"\x89PNG") for img in images)
     assert len(videos) == 1 and videos[0].is_file() and videos[0].name == "evaluation_side_by_side.mp4"
     assert "No transfer video yet" in html and "LPIPS skipped" in html and "SSIM (person box)" in html
+    # fast motion: the EDN model ran again on every 2nd label of each segment, and its rows are logged and shown
+    strided = pd.read_parquet(_newest(root, "data/08_reporting/evaluation_per_frame_strides.parquet/*/*.parquet"))
+    assert strided.stride.eq(2).all() and strided.frame.tolist() == [30, 32, 34, 36, 38]
+    frames = Archive(_newest(root, "data/07_model_output/evaluation_frames.zip/*/*.zip"))
+    assert frames.read("meta")["strides"] == {"2": "generated"} and "output/stride2/000032" in frames
+    assert run["metrics.eval/stride2/ssim_person_mean"] == pytest.approx(strided.ssim_person.mean())
+    assert "pose_distance" in strided and "metrics.eval/stride2/warp_error_mean" in run  # (pose: NaN, not logged)
+    assert "Fast motion: the split subsampled by a stride" in html
+    assert "Worst frames (stride 1): lowest SSIM (person box)" in html and "Worst frames (stride 2)" in html
+    assert "Not ranked, no person box (1 frame): 39." in html
     assert (root / "data/08_reporting/evaluation_metrics.png").is_file()
     assert (root / "data/08_reporting/training_curves.png").is_file()
 

@@ -61,3 +61,35 @@ def warp_image(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     map_y = ys + flow[..., 1].astype(np.float32)
     out = cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out.reshape(image.shape)  # cv2 drops a trailing channel axis of size 1
+
+
+def chain_backward_flows(flows, valids=None) -> tuple[np.ndarray, np.ndarray]:
+    """The backward flow from frame ``t`` to frame ``t-k`` chained from ``k`` one-step backward flows.
+
+    ``flows[0]`` is the flow ``t -> t-1`` (``(H, W, 2)``, pixels), ``flows[1]`` ``t-1 -> t-2`` and so
+    on; ``valids[i]`` (bool ``(H, W)``, optional) marks the pixels of the frame ``flows[i]`` starts in
+    where that flow is reliable. Each step is sampled (bilinear) where the chain has arrived:
+    ``F_{t->t-2}(x) = F_{t->t-1}(x) + F_{t-1->t-2}(x + F_{t->t-1}(x))``. A pixel of the result is
+    valid when every step is valid along its chain (fully valid neighbourhood) and the chain stays
+    inside the frame. Returns ``(flow float32 (H, W, 2), valid bool (H, W))``.
+    """
+    if len(flows) < 1:
+        raise ValueError("chain_backward_flows needs at least one flow")
+    if valids is not None and len(valids) != len(flows):
+        raise ValueError(f"chain_backward_flows: {len(flows)} flows but {len(valids)} valid masks")
+    h, w = flows[0].shape[:2]
+    acc = np.asarray(flows[0], np.float32).copy()
+    valid = np.ones((h, w), bool) if valids is None else np.asarray(valids[0], bool).copy()
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+
+    def inside(f: np.ndarray) -> np.ndarray:
+        x, y = xs + f[..., 0], ys + f[..., 1]
+        return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+    for i in range(1, len(flows)):
+        valid &= inside(acc)
+        if valids is not None:
+            valid &= warp_image(np.asarray(valids[i], np.float32), acc) > 0.999
+        acc = acc + warp_image(np.asarray(flows[i], np.float32), acc)
+    valid &= inside(acc)
+    return acc, valid

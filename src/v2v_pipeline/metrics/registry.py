@@ -75,6 +75,19 @@ REAL_FLOOR_METRICS = ("warp_error", "warp_l1_255", "pose_distance", "pose_detect
 BASELINE_METRICS = ("ssim", "psnr", "ssim_person", "psnr_person")
 """Metrics also computed for the mean-training-frame baseline (``baseline_<name>``)."""
 
+STRIDE_METRICS = ("ssim_person", "pose_distance", "tof", "warp_error")
+"""Metrics of the fast-motion rows: the evaluated split subsampled by a stride ``k`` (every k-th frame,
+so k times the motion between consecutive frames), logged as ``eval/stride<k>/<name>_mean``."""
+
+STRIDE_HELD = ("ssim_person", "pose_distance")
+"""Of those, the ones that must stay within ``evaluate.stride_tolerance`` of stride 1 (issue 14): the
+temporal ones grow with the motion by construction (larger flows, larger flow errors)."""
+
+
+def stride_prefix(stride: int, prefix: str = "eval/") -> str:
+    """``eval/`` for stride 1 (the ordinary summary), ``eval/stride<k>/`` for the subsampled split."""
+    return prefix if int(stride) == 1 else f"{prefix}stride{int(stride)}/"
+
 _PREFIX = re.compile(r"^(?:metrics\.)?(?:[A-Za-z0-9_]+/)*(?:val_|eval_)?(?:baseline_)?")
 _SUFFIX = re.compile(r"(?:_real)?(?:[_/](?:mean|median|std|count))?$")
 

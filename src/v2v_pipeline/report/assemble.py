@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from v2v_pipeline.metrics import registry
+
 from .compose import error_map, side_by_side
 from .evaluation import DatasetReader, comparison_table
+from .gallery import WorstFrames
 from .html import HtmlReport
 from .verdict import red_flags, lead_table
 
@@ -28,6 +31,15 @@ def _native_width(path: Path | None) -> int | None:
             return int(container.streams.video[0].codec_context.width)
     except Exception:  # noqa: BLE001 - a missing or odd file: the report shows it at the default width
         return None
+
+
+@dataclass
+class StrideRows:
+    """The fast-motion section: per-stride rows (with changes against stride 1) and their red flags."""
+
+    table: pd.DataFrame
+    flags: list[str] = field(default_factory=list)
+    tolerance: float = 0.10
 
 
 @dataclass
@@ -55,6 +67,38 @@ def sample_strips(frames: Sequence[int], generated: Callable[[int], np.ndarray],
     return out
 
 
+def _fast_motion(report: HtmlReport, strides: StrideRows) -> None:
+    report.heading("Fast motion: the split subsampled by a stride")
+    report.text("Stride k keeps every k-th frame of each test segment, so consecutive frames are k times further "
+                "apart: a temporal model is run again on those labels (its previous-frame input is the frame k back), "
+                "pix2pixHD's frames are the stride-1 frames (no temporal state; only the pair metrics change). The "
+                "warping error uses the stored flows chained over k steps (see the real frames' own value). "
+                f"Person-box SSIM and pose distance should stay within {100 * strides.tolerance:.0f} % of stride 1; "
+                "tOF and the warping error grow with the motion by construction.")
+    report.flags(strides.flags)
+    report.table(strides.table)
+
+
+def _worst_frames(report: HtmlReport, gallery: WorstFrames) -> None:
+    which = "lowest" if registry.METRICS[gallery.metric].higher_is_better else "highest"
+    report.heading(f"Worst frames{f' ({gallery.title})' if gallery.title else ''}: {which} {gallery.label}")
+    if gallery.worst.empty:
+        report.text(f"No frame has a value of {gallery.label} to rank.")
+    else:
+        why = ": the largest person-box error" if gallery.metric.endswith("_person") else ""
+        report.text(f"The {len(gallery.worst)} frames with the worst {gallery.label}{why}; worst first, "
+                    "label | generated | real.")
+    for frame, caption, strip in gallery.strips:
+        report.image(strip, caption, strip.shape[1] * max(1, 720 // strip.shape[1]))
+    n = len(gallery.undefined)
+    if n:
+        listed = ", ".join(str(int(f)) for f in gallery.undefined["frame"].head(50))
+        more = f" and {n - 50} more" if n > 50 else ""
+        report.text(f"Not ranked, {gallery.undefined_reason} ({n} frame{'s' if n > 1 else ''}): {listed}{more}.")
+    else:
+        report.text(f"Every evaluated frame has a value of {gallery.label} (none with {gallery.undefined_reason}).")
+
+
 def build_report(
     title: str,
     *,
@@ -68,6 +112,8 @@ def build_report(
     training_figure: Figure | None = None,
     evaluation_video: Path | None = None,
     transfer: TransferInfo | None = None,
+    worst: Sequence[WorstFrames] = (),
+    strides: StrideRows | None = None,
 ) -> HtmlReport:
     """Assemble the report; nothing is written until :meth:`HtmlReport.write`."""
     n, segs = len(per_frame), int(per_frame["segment"].nunique()) if len(per_frame) else 0
@@ -78,6 +124,8 @@ def build_report(
     flags = red_flags(summary)
     if flags:
         report.flags(["This model does not render the person convincingly:", *flags])
+    if strides is not None and strides.flags:
+        report.flags(["Fast motion does not hold up (section \"Fast motion\" below):", *strides.flags])
     report.text("Person first: SSIM / PSNR in the person box, pose distance and pose detection rate say whether the "
                 "person is rendered; whole-frame scores are dominated by the (static) background. "
                 "Model: the generated frames. Baseline: the mean training frame used as the output for every "
@@ -96,6 +144,10 @@ def build_report(
         report.heading("Sample frames")
         for frame, strip in samples:  # small frames are shown enlarged (integer factor), large ones fit the page
             report.image(strip, f"target frame {frame}", strip.shape[1] * max(1, 720 // strip.shape[1]))
+    if strides is not None:
+        _fast_motion(report, strides)
+    for gallery in worst:
+        _worst_frames(report, gallery)
     if evaluation_video is not None:
         report.heading("Held-out frames: label | generated | real")
         report.video(evaluation_video, f"{split} split", _native_width(evaluation_video))

@@ -28,7 +28,7 @@ from v2v_pipeline.tracking import as_mlflow_metrics, set_tags
 from v2v_pipeline.video.geometry import video_geometry
 from v2v_pipeline.video.io import VideoContent
 
-from .assemble import TransferInfo, build_report, sample_strips
+from .assemble import StrideRows, TransferInfo, build_report, sample_strips
 from .compose import side_by_side
 from .evaluation import (
     DatasetReader,
@@ -40,9 +40,12 @@ from .evaluation import (
     split_segments,
     summary_metrics,
 )
+from .gallery import gallery_strips, worst_frames
 from .generation import Clip, GeneratedFramesContent, LazyFrames, model_summary, resolve_model, training_history
 from .html import HtmlReport
 from .plots import metrics_over_time, training_curves
+from .strides import evaluate_stride, extra_strides, stride_key, stride_segments, stride_summary, stride_table
+from .verdict import stride_flags
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +78,16 @@ def archive_segments(meta: dict) -> list[np.ndarray]:
     return [np.arange(start, start + length, dtype=np.int64) for start, length in meta["segments"]]
 
 
-def archive_frames(archive: Archive):
-    """``frame -> generated image`` of an evaluation archive."""
+def regenerated(meta: dict, stride: int) -> bool:
+    """Whether the archive holds frames generated on the labels subsampled by ``stride`` (temporal models)."""
+    return stride != 1 and meta.get("strides", {}).get(str(stride)) == "generated"
+
+
+def archive_frames(archive: Archive, stride: int = 1):
+    """``frame -> generated image`` of an evaluation archive (at ``stride``: the frames regenerated on the
+    subsampled labels when the archive has them, else the stride-1 frames)."""
+    if regenerated(archive.read("meta"), stride):
+        return lambda f: archive.read(f"output/{stride_key(stride, f)}")
     return lambda f: archive.read(f"output/{int(f):06d}")
 
 
@@ -98,18 +109,25 @@ def generation_content(p: EvaluateParams, latest_model: Path | None, dataset_arc
     table = dataset_frames.set_index("frame")
     faces = generator.face_generator is not None and p.faces and set(FACE_BOX) <= set(table.columns)
 
-    def clips():
-        for seg in segments:
-            boxes = table.loc[seg, FACE_BOX].to_numpy(np.float64) if faces else None
-            yield Clip([f"{f:06d}" for f in seg], LazyFrames(reader.label, seg), boxes)
+    # fast motion: a temporal model runs again on every stride's subsampled labels (its previous-frame input is
+    # then the frame `stride` back); pix2pixHD has no state, so its stride frames are the stride-1 frames
+    regenerate = [] if generator.batchable else extra_strides(p.strides)
+    runs = [(1, segments)] + [(k, stride_segments(segments, k)) for k in regenerate]
 
-    n = sum(len(s) for s in segments)
+    def clips():
+        for stride, segs in runs:
+            for seg in segs:
+                boxes = table.loc[seg, FACE_BOX].to_numpy(np.float64) if faces else None
+                yield Clip([stride_key(stride, f) for f in seg], LazyFrames(reader.label, seg), boxes)
+
+    n = sum(len(s) for _, segs in runs for s in segs)
     log.info("evaluate: %s model (step %d) on %d '%s' frames in %d segment(s)", info["family"], info["step"], n,
              p.split, len(segments))
     run_id = mlflow_run_id(p.model)
     set_tags({"eval.model": info["path"] or p.model, "eval.model_family": info["family"],
               "eval.model_step": info["step"], "eval.split": p.split, **({"eval.model_run_id": run_id} if run_id else {})})
-    meta = {"model": info, "split": p.split, "segments": [[int(s[0]), len(s)] for s in segments]}
+    meta = {"model": info, "split": p.split, "segments": [[int(s[0]), len(s)] for s in segments],
+            "strides": {str(k): "generated" if k in regenerate else "reused" for k in extra_strides(p.strides)}}
     history = training_history(model, p.model)
     if history is not None:  # for the report's training curves: this model's, not the newest training run's
         meta["training_history"] = {c: [as_float(v) for v in history[c]] for c in history.columns}
@@ -172,13 +190,15 @@ def _reference(models: MetricModels, status: dict, keypoints: pd.DataFrame, vide
 
 def evaluate_archive(p: EvaluateParams, evaluation_frames: Archive, dataset_archive: Archive,
                      dataset_frames: pd.DataFrame, keypoints: pd.DataFrame, video_metadata: pd.DataFrame,
-                     frame_index: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
-    """Per-frame metrics table, the JSON summary report and the summary's MLflow metrics (``eval/...``)."""
+                     frame_index: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict, pd.DataFrame]:
+    """Per-frame metrics table, the JSON summary report, the summary's MLflow metrics (``eval/...``) and
+    the per-frame table of the subsampled splits (``evaluate.strides`` other than 1; column ``stride``)."""
     meta = evaluation_frames.read("meta")
     segments = archive_segments(meta)
     size = tuple(meta["model"]["size"])
     reader = DatasetReader(dataset_archive, size)
     stored = reader.stored_size(int(segments[0][0]))
+    box_scale = (size[0] / stored[0], size[1] / stored[1])
     train = dataset_frames.loc[dataset_frames.split == "train", "frame"].to_numpy()
     baseline = mean_frame(reader.image, train, p.baseline_frames) if len(train) else None
     models, status = load_metric_models(p, pick_device(p.device))
@@ -186,20 +206,36 @@ def evaluate_archive(p: EvaluateParams, evaluation_frames: Archive, dataset_arch
     if baseline is None:
         models.notes.append("baseline skipped: the dataset has no training frames")
     result = evaluate_segments(segments, archive_frames(evaluation_frames), reader, dataset_frames,
-                               baseline=baseline, models=models, reference=reference,
-                               box_scale=(size[0] / stored[0], size[1] / stored[1]))
+                               baseline=baseline, models=models, reference=reference, box_scale=box_scale)
     summary = summary_metrics(result)
+    strided = [evaluate_stride(k, segments, archive_frames(evaluation_frames, k), reader, dataset_frames,
+                               regenerated=regenerated(meta, k), base=result.per_frame, models=models,
+                               reference=reference, box_scale=box_scale)
+               for k in extra_strides(p.strides)]
+    stride_frames = pd.concat(strided, ignore_index=True) if strided else empty_stride_table()
+    summary.update(stride_summary(stride_frames))
     for note in result.notes:
         log.info("evaluate: %s", note)
     s = lambda k: summary.get(f"eval/{k}", math.nan)  # noqa: E731
     log.info("evaluate: SSIM %.4f (person %.4f) vs mean-frame baseline %.4f (person %.4f); PSNR %.2f dB; "
              "warping error %.3g (real frames %.3g)", s("ssim_mean"), s("ssim_person_mean"), s("baseline_ssim_mean"),
              s("baseline_ssim_person_mean"), s("psnr_mean"), s("warp_error_mean"), s("warp_error_real_mean"))
+    for k in extra_strides(p.strides):
+        log.info("evaluate: stride %d (%s): SSIM person %.4f, pose distance %.3g, tOF %.3g, warping error %.3g",
+                 k, "regenerated" if regenerated(meta, k) else "stride-1 frames", s(f"stride{k}/ssim_person_mean"),
+                 s(f"stride{k}/pose_distance_mean"), s(f"stride{k}/tof_mean"), s(f"stride{k}/warp_error_mean"))
     set_tags({f"eval.{k}": v for k, v in status.items()})
     finite = {k: v for k, v in summary.items() if v is not None and math.isfinite(v)}
     report = {"metrics": summary, "notes": result.notes, "metric_status": status, "model": meta["model"],
-              "split": meta["split"], "segments": meta["segments"]}
-    return result.per_frame, json_safe(report), as_mlflow_metrics(finite)
+              "split": meta["split"], "segments": meta["segments"], "strides": [1, *extra_strides(p.strides)],
+              "stride_frames": meta.get("strides", {})}
+    return result.per_frame, json_safe(report), as_mlflow_metrics(finite), stride_frames
+
+
+def empty_stride_table() -> pd.DataFrame:
+    """The stride table when only stride 1 is evaluated (typed columns, so it saves as parquet)."""
+    return pd.DataFrame({"stride": pd.Series(dtype="int64"), "frame": pd.Series(dtype="int64"),
+                         "segment": pd.Series(dtype="int64")})
 
 
 # --------------------------------------------------------------------------- 3. video, 4. report
@@ -220,7 +256,8 @@ def evaluation_video(evaluation_frames: Archive, dataset_archive: Archive, frame
 
 def evaluation_report(p: EvaluateParams, per_frame: pd.DataFrame, summary: dict, evaluation_frames: Archive,
                       dataset_archive: Archive, video: Path, transfer_frames: Path | None,
-                      transfer_video: Path | None, transfer_side_by_side: Path | None) -> tuple[HtmlReport, Figure, Figure]:
+                      transfer_video: Path | None, transfer_side_by_side: Path | None,
+                      stride_frames: pd.DataFrame | None = None) -> tuple[HtmlReport, Figure, Figure]:
     """The HTML report (with the newest transfer videos when they exist) and its two figures."""
     meta = evaluation_frames.read("meta")
     reader = DatasetReader(dataset_archive, tuple(meta["model"]["size"]))
@@ -230,10 +267,24 @@ def evaluation_report(p: EvaluateParams, per_frame: pd.DataFrame, summary: dict,
         tmeta = Archive(transfer_frames).read("meta") if transfer_frames is not None else {}
         transfer = TransferInfo(transfer_video, transfer_side_by_side, tmeta)
     frames = np.concatenate(archive_segments(meta))
+    metrics = {k: as_float(v) for k, v in summary["metrics"].items()}
+    strides = summary.get("strides", [1])
+    galleries = [gallery_strips(worst_frames(per_frame, p.worst_frames, p.worst_metric),
+                                archive_frames(evaluation_frames), reader)]
+    if stride_frames is not None and not stride_frames.empty:
+        for k in extra_strides(strides):  # pix2pixHD's stride frames are its stride-1 frames: no second gallery
+            if regenerated(meta, k):
+                g = worst_frames(stride_frames[stride_frames.stride == k], p.worst_frames, p.worst_metric)
+                g.title = f"stride {k}"
+                galleries.append(gallery_strips(g, archive_frames(evaluation_frames, k), reader))
+    galleries[0].title = "stride 1" if len(galleries) > 1 else ""
     fig_metrics, fig_training = metrics_over_time(per_frame), training_curves(history)
-    report = build_report(p.report_title, summary={k: as_float(v) for k, v in summary["metrics"].items()},
-                          per_frame=per_frame, notes=summary.get("notes", []), model=meta["model"], split=meta["split"],
+    report = build_report(p.report_title, summary=metrics, per_frame=per_frame, notes=summary.get("notes", []),
+                          model=meta["model"], split=meta["split"],
                           samples=sample_strips(frames, archive_frames(evaluation_frames), reader, p.report_samples),
                           metrics_figure=fig_metrics, training_figure=fig_training, evaluation_video=Path(video),
-                          transfer=transfer)
+                          transfer=transfer, worst=galleries if p.worst_frames else (),
+                          strides=StrideRows(stride_table(metrics, strides), stride_flags(metrics, strides,
+                                                                                          p.stride_tolerance),
+                                             p.stride_tolerance) if len(strides) > 1 else None)
     return report, fig_metrics, fig_training

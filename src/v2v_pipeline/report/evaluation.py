@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from v2v_pipeline.boxes import Box, box_from_row  # noqa: F401 - Box re-exported
+from v2v_pipeline.flow.warp import chain_backward_flows
 from v2v_pipeline.metrics import LPIPS, InceptionFeatureExtractor, PoseDistance
 from v2v_pipeline.metrics import registry as metric_registry
 from v2v_pipeline.metrics.engine import (
@@ -92,6 +93,16 @@ class DatasetReader:
         """Bool ``(H, W)``: pixels of ``frame`` where the flow to ``frame - 1`` is reliable."""
         valid = self._read("valid", frame)
         return valid > 127 if self.size is None else resize_valid(valid, self.size)
+
+    def backward(self, frame: int, earlier: int) -> tuple[np.ndarray, np.ndarray]:
+        """Backward flow and validity from ``frame`` to ``earlier`` (< ``frame``): the stored flow for the
+        previous frame, else the stored one-step flows chained (the pairs of a subsampled split)."""
+        if earlier >= frame:
+            raise ValueError(f"backward flow from frame {frame} to {earlier}: the second must be earlier")
+        if earlier == frame - 1:
+            return self.flow(frame), self.valid(frame)
+        steps = range(frame, earlier, -1)
+        return chain_backward_flows([self.flow(f) for f in steps], [self.valid(f) for f in steps])
 
 
 def split_segments(frames: pd.DataFrame, split: str = "test", max_frames: int | None = None) -> list[np.ndarray]:
@@ -218,33 +229,35 @@ def evaluate_segments(
     models: MetricModels | None = None,
     reference: Mapping[int, np.ndarray] | None = None,
     box_scale: tuple[float, float] = (1.0, 1.0),
+    metrics: Sequence[Metric] | None = None,
 ) -> EvaluationResult:
     """Per-frame metrics of ``generated(frame)`` against ``data.image(frame)`` over ``segments``.
 
     ``frames`` is the dataset's frame table (``frame``, ``time``, ``person_*`` boxes in stored
     pixels, multiplied by ``box_scale``); ``baseline`` a fixed image scored like a model
     output; ``reference`` the input keypoints per frame (evaluation pixels) for pose distance.
-    The metrics are :mod:`v2v_pipeline.metrics.engine` objects run by its :class:`Evaluator`.
+    The metrics are :mod:`v2v_pipeline.metrics.engine` objects run by its :class:`Evaluator`
+    (``metrics`` replaces the default set). A segment need not be consecutive frames: the pairs of a
+    subsampled segment (frames ``t - k`` and ``t``) get the stored flows chained over the k steps.
     """
     models = models or MetricModels()
     table = frames.set_index("frame")
     use_pose = models.pose is not None and reference is not None
-    evaluator = Evaluator(evaluation_metrics(models, baseline, use_pose))
+    evaluator = Evaluator(list(metrics) if metrics is not None else evaluation_metrics(models, baseline, use_pose))
     with progress(total=sum(len(s) for s in segments), desc="evaluate", unit="frame", leave=False) as bar:
         for s, segment in enumerate(segments):
             evaluator.start_segment()
-            prev_gen = prev_real = None
+            prev_gen = prev_real = prev_f = None
             for f in (int(f) for f in segment):
                 gen, real = generated(f), data.image(f)
                 if gen.shape != real.shape:
                     raise ValueError(f"frame {f}: generated {gen.shape} and real {real.shape} differ in size")
                 info = table.loc[f]
-                pair = prev_gen is not None
+                flow, valid = data.backward(f, prev_f) if prev_f is not None else (None, None)
                 evaluator.update(Frame(gen, real, box_from_row(info, "person", box_scale), prev_gen, prev_real,
-                                       data.flow(f) if pair else None, data.valid(f) if pair else None,
-                                       reference.get(f) if use_pose else None),
+                                       flow, valid, reference.get(f) if use_pose else None),
                                  frame=f, segment=s, time=float(info.get("time", np.nan)))
-                prev_gen, prev_real = gen, real
+                prev_gen, prev_real, prev_f = gen, real, f
                 bar.update(1)
     set_metrics = evaluator.compute()
     result = EvaluationResult(evaluator.table(), notes=[*models.notes, *evaluator.notes], set_metrics=set_metrics,

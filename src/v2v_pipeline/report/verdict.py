@@ -15,6 +15,8 @@ import pandas as pd
 
 from v2v_pipeline.metrics import registry
 
+from .strides import stride_changes
+
 LOW_DETECTION_RATE = 0.5
 """Below this share of frames with a detected pose on the generated frames, the person is mostly absent."""
 
@@ -69,3 +71,23 @@ def lead_table(table: pd.DataFrame) -> pd.DataFrame:
     order = sorted(range(len(table)), key=lambda i: (labels.index(table["metric"].iloc[i])
                                                      if table["metric"].iloc[i] in labels else len(labels), i))
     return table.iloc[order].reset_index(drop=True)
+
+
+STRIDE_TOLERANCE = 0.10
+"""Issue 14: on the split subsampled by 2 and 4, person-box SSIM and pose distance stay within 10 % of stride 1."""
+
+
+def stride_flags(summary: Mapping[str, float], strides, tolerance: float = STRIDE_TOLERANCE,
+                 prefix: str = "eval/") -> list[str]:
+    """One sentence per stride and held metric (:data:`~v2v_pipeline.metrics.registry.STRIDE_HELD`) that is worse
+    than stride 1 by more than ``tolerance`` (relative): the model does not hold up under larger motion."""
+    flags = []
+    for row in stride_changes(summary, strides, prefix):
+        if row["metric"] not in registry.STRIDE_HELD or not math.isfinite(row["worse"]):
+            continue
+        if row["worse"] > tolerance:
+            label = registry.METRICS[row["metric"]].label
+            flags.append(f"stride {row['stride']}: {label} {row['value']:.3g} vs {row['stride1']:.3g} at stride 1 "
+                         f"({100 * row['change']:+.1f} %, beyond the {100 * tolerance:.0f} % tolerance): the model "
+                         "does not hold up when the person moves further between frames.")
+    return flags

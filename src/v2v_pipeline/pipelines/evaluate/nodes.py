@@ -27,8 +27,9 @@ def generate_evaluation_frames(params: dict[str, Any], trained_model_ref: ModelR
 
 def compute_evaluation(params: dict[str, Any], evaluation_frames: Archive, dataset_archive: Archive,
                        dataset_frames: pd.DataFrame, keypoints: pd.DataFrame, video_metadata: pd.DataFrame,
-                       frame_index: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
-    """Per-frame metrics table, summary (JSON) and the summary's MLflow metrics (``eval/...``)."""
+                       frame_index: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict, pd.DataFrame]:
+    """Per-frame metrics table, summary (JSON), the summary's MLflow metrics (``eval/...``, with
+    ``eval/stride<k>/...``) and the per-frame table of the subsampled splits (``evaluate.strides``)."""
     p = parse(EvaluateParams, params, "evaluate")
     return ev.evaluate_archive(p, evaluation_frames, dataset_archive, dataset_frames, keypoints, video_metadata,
                                frame_index)
@@ -43,8 +44,9 @@ def render_evaluation_video(evaluation_frames: Archive, dataset_archive: Archive
 def build_evaluation_report(params: dict[str, Any], per_frame: pd.DataFrame, summary: dict, evaluation_frames: Archive,
                             dataset_archive: Archive, evaluation_video: Path,
                             transfer_frames: Path | None, transfer_video: Path | None,
-                            transfer_side_by_side: Path | None) -> tuple[HtmlReport, Figure, Figure]:
-    """The HTML report (with the newest transfer videos when they exist) and its two figures."""
+                            transfer_side_by_side: Path | None,
+                            stride_frames: pd.DataFrame) -> tuple[HtmlReport, Figure, Figure]:
+    """The HTML report (worst-frames gallery, fast-motion rows, the newest transfer videos) and its two figures."""
     p = parse(EvaluateParams, params, "evaluate")
     return ev.evaluation_report(p, per_frame, summary, evaluation_frames, dataset_archive, evaluation_video,
-                                transfer_frames, transfer_video, transfer_side_by_side)
+                                transfer_frames, transfer_video, transfer_side_by_side, stride_frames)
