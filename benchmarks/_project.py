@@ -96,9 +96,32 @@ class ProjectGenerator:
         self.precision = resolved_precision(device, precision)
         self.batchable = self.gen.batchable
 
-    def clip(self, labels: list[np.ndarray], batch_size: int = 1) -> np.ndarray:
-        """uint8 ``(N, H, W, 3)`` frames for uint8 label maps ``(H, W, 3)``, state reset at the start."""
-        return np.stack(list(self.gen.generate_clip(labels, batch_size=batch_size)))
+    def clip(self, labels: list[np.ndarray], batch_size: int = 1, feed: torch.Tensor | None = None) -> np.ndarray:
+        """uint8 ``(N, H, W, 3)`` frames for uint8 label maps ``(H, W, 3)``, state reset at the start.
+
+        ``feed`` float ``(N, 3, H, W)`` (EDN, vid2vid): teacher forcing; after frame ``t`` the previous output in
+        the generator's temporal state is replaced by ``feed[t]`` (e.g. the eager-fp32 baseline's output), so each
+        frame measures one step's numerical error instead of the error fed back and amplified over the clip.
+        """
+        if feed is None or self.gen.batchable:
+            return np.stack(list(self.gen.generate_clip(labels, batch_size=batch_size)))
+        g, frames = self.gen, []
+        g.reset()
+        for t, label in enumerate(labels):
+            frames.append(g.generate(label)[0])
+            g._state = _fed_state(g.family, g._state, feed[t : t + 1].to(g.device))
+        return np.stack(frames)
+
+
+def _fed_state(family: str, state: Any, output: torch.Tensor) -> Any:
+    """``state`` (the recipe's temporal state after a frame) with its newest output replaced by ``output``."""
+    if family == "edn":  # (previous output, previous label)
+        return output, state[1]
+    if family == "vid2vid":  # (deque of labels, deque of outputs)
+        state[1].pop()
+        state[1].append(output)
+        return state
+    raise ValueError(f"family {family!r} has no fed-back output")
 
 
 def project_generator(config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
