@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -140,3 +141,27 @@ def test_a_model_error_is_not_taken_for_a_compile_error(monkeypatch):
     with pytest.raises(RuntimeError, match="channels"):  # eager fails too: the model's error is raised
         fast(torch.zeros(1, 5, 32, 64))
     assert fast.status == "pending"  # and compiling is still tried on the next call
+
+
+def test_a_compiled_pix2pixhd_clip_keeps_one_batch_size(monkeypatch):
+    """The last, partial batch is padded: a compiled generator would recompile (minutes) for a new batch size."""
+    from v2v_pipeline.inference import FORMAT, FrameGenerator
+
+    shapes = []
+
+    def recording_compile(module, **options):
+        def compiled(*args, **kwargs):
+            shapes.append(tuple(args[0].shape))
+            return module(*args, **kwargs)
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    g = generator("pix2pixhd")
+    model = {"format": FORMAT, "model_config": {"model": "pix2pixhd", **TINY, "label_ch": 3},
+             "generator": g.state_dict(), "face_generator": None, "size": [64, 32], "label_channels": 3, "step": 0}
+    labels = (torch.rand(5, 32, 64, 3) * 255).byte().numpy()
+    eager = list(FrameGenerator(model, "cpu", "fp32").generate_clip(labels, batch_size=4))
+    frames = list(FrameGenerator(model, "cpu", "fp32", compile=True).generate_clip(labels, batch_size=4))
+    assert len(frames) == 5  # the padding's outputs are dropped
+    assert max(int(np.abs(a.astype(int) - b).max()) for a, b in zip(frames, eager)) <= 1  # batch 4 vs 1 rounding
+    assert {s[0] for s in shapes} == {4}

@@ -103,6 +103,7 @@ class FrameGenerator:
         self.size = tuple(model["size"])  # (width, height)
         self.device = pick_device(device)
         self.precision, self.precision_reason = choose_precision(self.device, precision)
+        self.compile = compile
         nets = build_models(self.config)
         self.generator = nets.generator
         self.generator.load_state_dict(model["generator"])
@@ -189,4 +190,7 @@ class FrameGenerator:
                 yield from self.generate(np.stack(buf), np.asarray(bbuf) if bbuf else None)
                 buf, bbuf = [], []
         if buf:
-            yield from self.generate(np.stack(buf), np.asarray(bbuf) if bbuf else None)
+            n = len(buf)
+            if self.compile and n < batch_size:  # pad: a compiled generator would recompile for a new batch size
+                buf, bbuf = buf + buf[-1:] * (batch_size - n), bbuf + bbuf[-1:] * (batch_size - n)
+            yield from self.generate(np.stack(buf), np.asarray(bbuf) if bbuf else None)[:n]
