@@ -116,9 +116,13 @@ class CompiledModule(nn.Module):
     def compiled(self) -> bool:
         return self.status == "compiled"
 
-    def use_eager(self) -> None:
-        """Run eagerly from now on (without a warning; see :meth:`fall_back`)."""
-        self._compiled = []
+    def use_eager(self) -> Callable[[], None]:
+        """Run eagerly from now on (without a warning; see :meth:`fall_back`); returns a function that undoes it."""
+        previous, self._compiled = self._compiled, []
+
+        def undo() -> None:
+            self._compiled = previous
+        return undo
 
     def fall_back(self, error: BaseException | str) -> None:
         """Eager from now on, with a warning naming the compile error."""
@@ -136,12 +140,11 @@ class CompiledModule(nn.Module):
             try:
                 out = self._compiled[0](*args, **kwargs)
             except Exception as e:  # noqa: BLE001 - told apart below by running eagerly
-                compiled = self._compiled
-                self.use_eager()
+                undo = self.use_eager()
                 try:
                     out = self.module(*args, **kwargs)
                 except Exception:
-                    self._compiled = compiled  # the model's error (eager fails too), not the compile's
+                    undo()  # the model's error (eager fails too), not the compile's
                     raise
                 self.fall_back(e)
                 return out

@@ -175,14 +175,19 @@ class Trainer:
         except Exception as e:  # noqa: BLE001 - told apart by the eager retry below
             if compiled.status.startswith("eager"):
                 raise  # the forward already fell back: this error is not the compile's
-            compiled.use_eager()
+            undo = compiled.use_eager()
             n = self.networks
             n.opt_G.zero_grad(set_to_none=True)
             n.opt_D.zero_grad(set_to_none=True)
-            result = self._train_step(batch)  # raises when the error is the model's
+            try:
+                result = self._train_step(batch)
+            except Exception:
+                undo()  # eager fails too: the model's error, not the compile's
+                raise
             compiled.fall_back(e)
             return result
-        self.networks.confirm_compiled()
+        if result.losses and "nonfinite" not in result.losses:  # a backward ran (and so compiled)
+            self.networks.confirm_compiled()
         return result
 
     def _train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
