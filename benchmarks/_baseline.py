@@ -191,6 +191,11 @@ class PlainGenerator:
     def __init__(self, generator: torch.nn.Module, family: str, n_frames_G: int = 3):
         self.g, self.family, self.n = generator.eval(), family, n_frames_G
 
+    @property
+    def compile_status(self) -> str:
+        """A fast path with ``+compile`` (``fastpath.CompiledModule``): pending, compiled or eager (why); else off."""
+        return str(getattr(self.g, "status", "off"))
+
     @torch.no_grad()
     def outputs(self, labels: list[np.ndarray], batch_size: int = 1, feed: torch.Tensor | None = None) -> torch.Tensor:
         """float ``(N, 3, H, W)`` outputs in [-1, 1] for uint8 label maps ``(H, W, 3)``.

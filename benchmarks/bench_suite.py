@@ -227,7 +227,7 @@ def bench_generation(family: str, size: tuple[int, int], frames: int, batches: l
     recurrent = not project.batchable
     # EDN and vid2vid feed their previous output back in: free-running, a path's rounding difference of one step
     # (1/255 for fp32 channels_last) is fed back and, with random weights, amplified frame after frame (about 3x
-    # per frame for the default EDN at 256x128, to 230/255 after 12 frames), so the clip-level difference says
+    # per frame for the default EDN at 256x128: 1/255 for 4 frames, 70/255 after 8, about 230/255 after 20), so the clip-level difference says
     # nothing about a path's accuracy. The accuracy column is therefore teacher-forced: every path gets the
     # eager-fp32 baseline's previous outputs as its previous outputs (one step's error per frame); the
     # free-running difference is kept next to it.
