@@ -191,28 +191,43 @@ class PlainGenerator:
     def __init__(self, generator: torch.nn.Module, family: str, n_frames_G: int = 3):
         self.g, self.family, self.n = generator.eval(), family, n_frames_G
 
+    @property
+    def compile_status(self) -> str:
+        """A fast path with ``+compile`` (``fastpath.CompiledModule``): pending, compiled or eager (why); else off."""
+        return str(getattr(self.g, "status", "off"))
+
     @torch.no_grad()
-    def clip(self, labels: list[np.ndarray], batch_size: int = 1) -> np.ndarray:
+    def outputs(self, labels: list[np.ndarray], batch_size: int = 1, feed: torch.Tensor | None = None) -> torch.Tensor:
+        """float ``(N, 3, H, W)`` outputs in [-1, 1] for uint8 label maps ``(H, W, 3)``.
+
+        ``feed`` (EDN, vid2vid): teacher forcing; after frame ``t`` the fed-back previous output is ``feed[t]``
+        (another path's output) instead of this path's own, so that frame ``t`` measures one step's error.
+        """
         from v2v_pipeline.models.vid2vid import stack_history
 
         to_x = lambda a: torch.from_numpy(np.ascontiguousarray(np.stack(a))).permute(0, 3, 1, 2).float() / 127.5 - 1  # noqa: E731
         outs = []
         if self.family == "pix2pixhd":
             for i in range(0, len(labels), batch_size):
-                outs.append(self.g(to_x(labels[i : i + batch_size]).contiguous()))
+                outs.append(self.g(to_x(labels[i : i + batch_size]).contiguous()).float())
         elif self.family == "edn":
             prev = prev_label = None
-            for lab in labels:
+            for t, lab in enumerate(labels):
                 x = to_x([lab]).contiguous()
-                prev = self.g(x, prev, prev_label)
+                out = self.g(x, prev, prev_label).float()
+                prev = out if feed is None else feed[t : t + 1]
                 prev_label = x
-                outs.append(prev)
+                outs.append(out)
         else:
             hist_l, hist_o = [], []
-            for lab in labels:
+            for t, lab in enumerate(labels):
                 hist_l = (hist_l + [to_x([lab]).contiguous()])[-self.n :]
-                out = self.g(stack_history(hist_l, self.n), stack_history(hist_o, self.n - 1)).image
-                hist_o = (hist_o + [out])[-(self.n - 1) :]
+                out = self.g(stack_history(hist_l, self.n), stack_history(hist_o, self.n - 1)).image.float()
+                hist_o = (hist_o + [out if feed is None else feed[t : t + 1]])[-(self.n - 1) :]
                 outs.append(out)
-        y = torch.cat(outs)
+        return torch.cat(outs)
+
+    def clip(self, labels: list[np.ndarray], batch_size: int = 1, feed: torch.Tensor | None = None) -> np.ndarray:
+        """uint8 ``(N, H, W, 3)`` frames (see :meth:`outputs`)."""
+        y = self.outputs(labels, batch_size, feed)
         return ((y.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()

@@ -62,6 +62,14 @@ class ProjectTrainer:
         self.precision = t.precision
         self.n_samples = len(self.trainer.train_data)
 
+    @property
+    def compile_status(self) -> str:
+        """``off``, ``compiled``, ``eager (torch.compile failed: ...)`` or, before the first step, pending."""
+        t = self.trainer
+        if not t.runtime.compile:
+            return "off" if not t.p.compile else f"off ({t.runtime.compile_reason})"
+        return t.networks.compile_status
+
     def step(self, indices: list[int]) -> dict[str, float]:
         """One generator + discriminator update on samples ``indices`` (sample i = the run starting at frame i)."""
         from v2v_pipeline.training.sampling import stack_items, to_device
@@ -87,20 +95,53 @@ class ProjectGenerator:
     """The project's inference path (FrameGenerator) for a generator state dict."""
 
     def __init__(self, config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
-                 precision: str = "auto", device: str = "cpu"):
+                 precision: str = "auto", device: str = "cpu", compile: bool = False):
         from v2v_pipeline.inference import FORMAT, FrameGenerator
+        from v2v_pipeline.runtime import choose_compile, pick_device
 
         model = {"format": FORMAT, "model_config": config, "generator": state, "face_generator": None,
                  "size": list(size), "label_channels": int(config.get("label_ch", 3)), "step": 0}
-        self.gen = FrameGenerator(model, device=device, precision=precision)
+        # as transfer does: runtime.choose_compile decides whether this machine can compile at all
+        self.compile, self.compile_reason = choose_compile(pick_device(device), compile)
+        self.gen = FrameGenerator(model, device=device, precision=precision, compile=self.compile)
         self.precision = resolved_precision(device, precision)
         self.batchable = self.gen.batchable
 
-    def clip(self, labels: list[np.ndarray], batch_size: int = 1) -> np.ndarray:
-        """uint8 ``(N, H, W, 3)`` frames for uint8 label maps ``(H, W, 3)``, state reset at the start."""
-        return np.stack(list(self.gen.generate_clip(labels, batch_size=batch_size)))
+    @property
+    def compile_status(self) -> str:
+        """``off``, ``pending``, ``compiled`` or ``eager (torch.compile failed: ...)``."""
+        if not self.compile:
+            return "off" if self.compile_reason == "compile: false" else f"off ({self.compile_reason})"
+        return getattr(self.gen.generator, "status", "off")
+
+    def clip(self, labels: list[np.ndarray], batch_size: int = 1, feed: torch.Tensor | None = None) -> np.ndarray:
+        """uint8 ``(N, H, W, 3)`` frames for uint8 label maps ``(H, W, 3)``, state reset at the start.
+
+        ``feed`` float ``(N, 3, H, W)`` (EDN, vid2vid): teacher forcing; after frame ``t`` the previous output in
+        the generator's temporal state is replaced by ``feed[t]`` (e.g. the eager-fp32 baseline's output), so each
+        frame measures one step's numerical error instead of the error fed back and amplified over the clip.
+        """
+        if feed is None or self.gen.batchable:
+            return np.stack(list(self.gen.generate_clip(labels, batch_size=batch_size)))
+        g, frames = self.gen, []
+        g.reset()
+        for t, label in enumerate(labels):
+            frames.append(g.generate(label)[0])
+            g._state = _fed_state(g.family, g._state, feed[t : t + 1].to(g.device))
+        return np.stack(frames)
+
+
+def _fed_state(family: str, state: Any, output: torch.Tensor) -> Any:
+    """``state`` (the recipe's temporal state after a frame) with its newest output replaced by ``output``."""
+    if family == "edn":  # (previous output, previous label)
+        return output, state[1]
+    if family == "vid2vid":  # (deque of labels, deque of outputs)
+        state[1].pop()
+        state[1].append(output)
+        return state
+    raise ValueError(f"family {family!r} has no fed-back output")
 
 
 def project_generator(config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
-                      precision: str = "auto", device: str = "cpu") -> ProjectGenerator:
-    return ProjectGenerator(config, state, size, precision, device)
+                      precision: str = "auto", device: str = "cpu", compile: bool = False) -> ProjectGenerator:
+    return ProjectGenerator(config, state, size, precision, device, compile)

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_suite.py --large         # also 512x256 (slow on 2 cores)
     .venv/bin/python benchmarks/bench_suite.py --quick         # smoke test: tiny networks, a few steps
     .venv/bin/python benchmarks/bench_suite.py --project auto fp32 bf16+cl --only training
+    .venv/bin/python benchmarks/bench_suite.py --no-compile    # without the torch.compile rows (they compile for minutes)
 
 Prints a table and writes benchmarks/results/<cpu-or-gpu-name>.json and .md (machine, ISA flags,
 torch, threads). The project's path (through benchmarks/_project.py, the only file that calls the
@@ -142,6 +143,7 @@ def bench_training(name: str, size: tuple[int, int], variants: list[str], steps:
     losses = {k: {"G_total": [], "D_loss": []} for k in paths}
     times: dict[str, list[float]] = {k: [] for k in paths}
     names = list(paths)
+    times_first: dict[str, float] = {}  # the warm-up chunk's seconds (oneDNN primitives; +compile: compiling)
     for c, first in enumerate(range(0, steps, chunk)):
         idx = order[first : first + chunk]
         # alternate who goes first so that a load spike does not always hit the same path
@@ -152,6 +154,7 @@ def bench_training(name: str, size: tuple[int, int], variants: list[str], steps:
                 for key in losses[k]:
                     losses[k][key].append(out[key])
             times[k].append((now() - t0) / len(idx))
+            times_first.setdefault(k, times[k][0] * len(idx))
         if verbose:
             print(f"    chunk {c}: " + ", ".join(f"{k} {times[k][-1]:.2f} s/step" for k in names), file=sys.stderr, flush=True)
     ips = images_per_step(train)
@@ -160,7 +163,9 @@ def bench_training(name: str, size: tuple[int, int], variants: list[str], steps:
     for k in names:
         timed = times[k][1:] or times[k]  # the first chunk is warm-up (oneDNN primitives, compile)
         best, med = min(timed), float(np.median(timed))
-        row["paths"][k] = {"precision": resolved.get(k, "fp32"), "steps_per_s": 1 / best, "images_per_s": ips / best,
+        row["paths"][k] = {"precision": resolved.get(k, "fp32"), "compile": getattr(paths[k], "compile_status", "off"),
+                           "warmup_s": times_first[k],
+                           "steps_per_s": 1 / best, "images_per_s": ips / best,
                            "steps_per_s_median": 1 / med, "chunks": len(timed),
                            "loss_G": losses[k]["G_total"], "loss_D": losses[k]["D_loss"]}
         if k != "baseline":
@@ -169,6 +174,11 @@ def bench_training(name: str, size: tuple[int, int], variants: list[str], steps:
             row["paths"][k]["ratio_vs_baseline_median"] = float(np.median(bt)) / med
             row["paths"][k]["loss_G_agreement"] = loss_agreement(losses[k]["G_total"], losses["baseline"]["G_total"])
             row["paths"][k]["loss_D_agreement"] = loss_agreement(losses[k]["D_loss"], losses["baseline"]["D_loss"])
+            twin = k.replace("+compile", "")
+            if twin != k and twin in losses:  # compiled against the same variant eager: what compiling changes
+                row["paths"][k]["loss_G_agreement_vs_eager_twin"] = loss_agreement(losses[k]["G_total"],
+                                                                                   losses[twin]["G_total"])
+                row["paths"][k]["eager_twin"] = twin
     for p in paths.values():
         getattr(p, "close", lambda: None)()
     return row
@@ -195,7 +205,10 @@ def family_generator(family: str, size: tuple[int, int], tiny: bool, seed: int =
 
 
 def bench_generation(family: str, size: tuple[int, int], frames: int, batches: list[int], repeats: int,
-                     tiny: bool, device: str, precision: str, fastpaths: list[str]) -> list[dict[str, Any]]:
+                     tiny: bool, device: str, precision: str, fastpaths: list[str],
+                     compile: bool = False) -> list[dict[str, Any]]:
+    """``compile``: also the project path with ``transfer.compile: true`` (row ``project compiled``, same precision
+    as ``project <precision>``; its first call, in the untimed warm-up, compiles)."""
     from v2v_pipeline.fastpath import optimize_for_inference
 
     config, g = family_generator(family, size, tiny)
@@ -203,15 +216,31 @@ def bench_generation(family: str, size: tuple[int, int], frames: int, batches: l
     project = project_generator(config, g.state_dict(), size, precision, device)
     plain = PlainGenerator(copy.deepcopy(g), family, int(config.get("n_frames_G", 3)))
     variants = {"baseline eager fp32": plain, f"project {precision}": project}
+    if compile:
+        variants["project compiled"] = project_generator(config, g.state_dict(), size, precision, device, compile=True)
     for fp in fastpaths:  # candidate fast paths (v2v_pipeline.fastpath), same plain loop around them
         prec, *opts = fp.split("+")
         m = optimize_for_inference(copy.deepcopy(g), torch.device(device), prec, channels_last="cl" in opts,
                                    compile="compile" in opts, cast="cast" in opts)
         variants[f"fastpath {fp}"] = PlainGenerator(m, family, int(config.get("n_frames_G", 3)))
     rows = []
+    recurrent = not project.batchable
+    # EDN and vid2vid feed their previous output back in: free-running, a path's rounding difference of one step
+    # (1/255 for fp32 channels_last) is fed back and, with random weights, amplified frame after frame (about 3x
+    # per frame for the default EDN at 256x128: 1/255 for 4 frames, 70/255 after 8, about 230/255 after 20), so the clip-level difference says
+    # nothing about a path's accuracy. The accuracy column is therefore teacher-forced: every path gets the
+    # eager-fp32 baseline's previous outputs as its previous outputs (one step's error per frame); the
+    # free-running difference is kept next to it.
+    ref_float = plain.outputs(labels, 1) if recurrent else None
     for b in (batches if project.batchable else [1]):
         ref = plain.clip(labels, b)
-        outs = {k: v.clip(labels, b) for k, v in variants.items()}  # warm-up (and compile)
+        warmup: dict[str, float] = {}
+        outs = {}
+        for k, v in variants.items():  # warm-up (and compile)
+            t0 = now()
+            outs[k] = v.clip(labels, b)
+            warmup[k] = now() - t0
+        forced = {k: v.clip(labels, b, feed=ref_float) for k, v in variants.items()} if recurrent else outs
         t: dict[str, list[float]] = {k: [] for k in variants}
         for r in range(repeats):
             for k in (list(variants) if r % 2 == 0 else list(variants)[::-1]):
@@ -220,10 +249,15 @@ def bench_generation(family: str, size: tuple[int, int], frames: int, batches: l
                 t[k].append(now() - t0)
         base = min(t["baseline eager fp32"])
         for k in variants:
-            diff = np.abs(outs[k].astype(int) - ref.astype(int))
+            diff = np.abs(forced[k].astype(int) - ref.astype(int))
+            free = np.abs(outs[k].astype(int) - ref.astype(int))
             rows.append({"family": family, "size": f"{size[0]}x{size[1]}", "batch": b, "path": k,
+                         "compile": getattr(variants[k], "compile_status", "off"), "warmup_s": warmup[k],
                          "frames_per_s": frames / min(t[k]), "ratio_vs_eager_fp32": base / min(t[k]),
-                         "max_abs_diff_uint8": int(diff.max()), "mean_abs_diff_uint8": float(diff.mean())})
+                         "max_abs_diff_uint8": int(diff.max()), "mean_abs_diff_uint8": float(diff.mean()),
+                         "diff_fed": "eager fp32 previous outputs" if recurrent else "no temporal state",
+                         "max_abs_diff_uint8_free_running": int(free.max()),
+                         "mean_abs_diff_uint8_free_running": float(free.mean())})
     return rows
 
 
@@ -360,6 +394,16 @@ def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, preci
 
 
 # ----------------------------------------------------------------------------- report
+def _compile_note(path: dict[str, Any]) -> str:
+    """`` (compiled in 41 s)`` / `` (compile FAILED: eager)`` for a path with torch.compile, else nothing."""
+    status = str(path.get("compile", "off"))
+    if status == "off":
+        return ""
+    if status == "compiled":
+        return f" (compiled; warm-up {path.get('warmup_s', float('nan')):.0f} s)"
+    return f" (NOT compiled: {status})"
+
+
 def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
     isa = ", ".join(k for k, v in m["isa_flags"].items() if v) or "none of " + ", ".join(ISA_FLAGS)
@@ -376,20 +420,37 @@ def markdown(res: dict[str, Any]) -> str:
         for row in res["training"]:
             for k, p in row["paths"].items():
                 agree = p.get("loss_G_agreement", {}).get("smoothed_rel_mean_abs_diff")
-                lines.append(f"| {row['recipe']} | {row['size']} | {k} | {p['precision']} | {p['steps_per_s']:.3f} | "
+                lines.append(f"| {row['recipe']} | {row['size']} | {k}{_compile_note(p)} | {p['precision']} | "
+                             f"{p['steps_per_s']:.3f} | "
                              f"{p['images_per_s']:.3f} | {p.get('ratio_vs_baseline', 1.0):.2f} | "
                              f"{p.get('ratio_vs_baseline_median', 1.0):.2f} | "
                              f"{'' if agree is None else f'{agree:.4f}'} |")
         lines += ["", "G loss diff: mean |difference| of the moving-average G loss over the first steps, relative to "
                       "the baseline's mean G loss (same seed, same samples).", ""]
+        for row in res["training"]:
+            for k, p in row["paths"].items():
+                if "loss_G_agreement_vs_eager_twin" in p:
+                    lines.append(f"- {row['recipe']} {row['size']}: `{k}` vs `{p['eager_twin']}` (the same path "
+                                 f"without compile): G loss diff "
+                                 f"{p['loss_G_agreement_vs_eager_twin']['smoothed_rel_mean_abs_diff']:.4f}, "
+                                 f"warm-up chunk (compiling) {p['warmup_s']:.0f} s vs "
+                                 f"{row['paths'][p['eager_twin']]['warmup_s']:.1f} s")
+        lines.append("")
     if res.get("generation"):
         lines += ["## Generation (interleaved, best of repeats)", "",
-                  "| family | size | batch | path | frames/s | ratio vs eager fp32 | max abs diff (0-255) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| family | size | batch | path | frames/s | ratio vs eager fp32 | max abs diff (0-255) | "
+                  "free-running max abs diff |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in res["generation"]:
-            lines.append(f"| {r['family']} | {r['size']} | {r['batch']} | {r['path']} | {r['frames_per_s']:.2f} | "
-                         f"{r['ratio_vs_eager_fp32']:.2f} | {r['max_abs_diff_uint8']} |")
-        lines.append("")
+            lines.append(f"| {r['family']} | {r['size']} | {r['batch']} | {r['path']}{_compile_note(r)} | "
+                         f"{r['frames_per_s']:.2f} | "
+                         f"{r['ratio_vs_eager_fp32']:.2f} | {r['max_abs_diff_uint8']} | "
+                         f"{r.get('max_abs_diff_uint8_free_running', '')} |")
+        lines += ["", "max abs diff: per frame against eager fp32 of the same weights and labels; EDN and vid2vid "
+                      "get the eager-fp32 previous outputs as their previous outputs (teacher forcing), so it is one "
+                      "step's error. Free-running: each path feeds back its own outputs over the clip; with random "
+                      "weights the recurrent families amplify any rounding difference frame after frame, so that "
+                      "column says nothing about a trained model.", ""]
     if res.get("transfer"):
         t = res["transfer"]
         lines += [f"## Transfer: {t['frames']} frames of {t['source']} at {t['size']} ({t['generator']}, "
@@ -413,8 +474,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="training steps per path (default 200, --quick 6)")
     ap.add_argument("--chunk", type=int, default=None, help="steps per interleaved chunk (default 10, --quick 2)")
     ap.add_argument("--recipes", nargs="+", default=list(NAMES), choices=list(NAMES))
-    ap.add_argument("--project", nargs="+", default=["auto"],
-                    help="project variants: precision[+cl][+compile], e.g. auto fp32 bf16+cl")
+    ap.add_argument("--project", nargs="+", default=None,
+                    help="project variants: precision[+cl][+compile], e.g. auto fp32 bf16+cl "
+                         "(default: auto, and auto+compile unless --no-compile)")
+    ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                    help="also measure torch.compile: training variant auto+compile and the generation row "
+                         "'project compiled' (default: on, off with --quick; compiling takes minutes per network)")
     ap.add_argument("--precision", default="auto", help="project precision for generation and transfer")
     ap.add_argument("--fastpaths", nargs="*", default=None,
                     help="inference fast paths to compare (fastpath.optimize_for_inference): precision[+cl][+compile][+cast]")
@@ -430,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     args = ap.parse_args(argv)
     q = args.quick
+    compile_rows = (not q) if args.compile is None else args.compile
+    if args.project is None:
+        args.project = ["auto"] + (["auto+compile"] if compile_rows else [])
     if args.clock == "cpu":
         torch.set_num_threads(1)
         CLOCK.update(fn=time.thread_time, name="cpu (1 thread)")
@@ -443,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info(args.device)
     res: dict[str, Any] = {"machine": info, "config": {
         "mode": "quick" if q else "full", "clock": CLOCK["name"], "size": list(size), "steps": steps, "chunk": chunk,
-        "project_variants": args.project, "precision": args.precision,
+        "project_variants": args.project, "precision": args.precision, "compile_rows": compile_rows,
         "resolved_precision": resolved_precision(args.device, args.precision), "fastpaths": fastpaths},
         "training": [], "generation": [], "transfer": None}
     say(f"{info['cpu_model']} | torch {info['torch']} {info['torch_cpu_capability']} | threads {info['torch_threads']} | "
@@ -464,11 +532,11 @@ def main(argv: list[str] | None = None) -> int:
         for fam in args.families:
             say(f"generation {fam}: {gen_frames} frames")
             rows = bench_generation(fam, size, gen_frames, args.batches or ([1, 4, 8] if not q else [1, 2]), 2 if q else 3, q,
-                                    args.device, args.precision, fastpaths)
+                                    args.device, args.precision, fastpaths, compile=compile_rows)
             res["generation"] += rows
             for r in rows:
                 say(f"  batch {r['batch']} {r['path']:<24} {r['frames_per_s']:7.2f} fps  x{r['ratio_vs_eager_fp32']:.2f}"
-                    f"  max|diff| {r['max_abs_diff_uint8']}")
+                    f"  max|diff| {r['max_abs_diff_uint8']} (free-running {r['max_abs_diff_uint8_free_running']})")
     if "transfer" in only:
         say(f"transfer: {transfer_frames} frames at {size[0]}x{size[1]}")
         res["transfer"] = bench_transfer(transfer_frames, size, q, args.device, args.precision)

@@ -13,11 +13,15 @@ tolerance each option keeps against eager fp32).
 from __future__ import annotations
 
 import dataclasses
+import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
@@ -68,9 +72,95 @@ class InferenceModule(nn.Module):
             return _to_float(self.module(*args, **kwargs))
 
 
+def _compile_errors() -> tuple[type[BaseException], ...]:
+    """What a call of a compiled module raises when compiling (not the model) fails."""
+    errors: list[type[BaseException]] = []
+    try:
+        from torch._dynamo import exc
+
+        errors += [getattr(exc, n) for n in ("BackendCompilerFailed", "InternalTorchDynamoError", "Unsupported")
+                   if isinstance(getattr(exc, n, None), type)]
+    except ImportError:
+        pass
+    return tuple(errors) or (RuntimeError,)
+
+
+class CompiledModule(nn.Module):
+    """``torch.compile(module)`` (inductor) that runs ``module`` eagerly, with a warning, when compiling fails.
+
+    torch.compile is lazy: the first call compiles (minutes on a small CPU, so that is logged), and a missing
+    C++ compiler or an unsupported op only shows there. Any error of the first compiled call is retried
+    eagerly: when eager works, the compile was at fault (warning, eager from then on, ``on_fallback(reason)``);
+    when eager fails too, that error is the model's and is raised. Later calls fall back only on compile errors
+    (a recompile for a new input shape). Training, where the backward is compiled at the first backward,
+    uses :meth:`use_eager` / :meth:`fall_back` around its first step the same way.
+
+    ``status``: ``pending`` (not called yet), ``compiled`` or ``eager (<why>)``. The eager module is
+    ``self.module`` (parameters shared with the compiled one; state dicts are unchanged).
+    """
+
+    def __init__(self, module: nn.Module, what: str = "model", on_fallback: Callable[[str], None] | None = None,
+                 **options: Any):
+        super().__init__()
+        self.module, self.what, self.on_fallback = module, what, on_fallback
+        self.status = "pending"
+        try:
+            self._compiled: list[Callable] = [torch.compile(module, **options)]  # a list: not a registered submodule
+        except Exception as e:  # noqa: BLE001 - e.g. "not supported on this Python"
+            self._compiled = []
+            self.fall_back(e)
+            return
+        log.info("torch.compile (inductor): %s compiles on its first call (can take minutes on a small CPU)", what)
+
+    @property
+    def compiled(self) -> bool:
+        return self.status == "compiled"
+
+    def use_eager(self) -> Callable[[], None]:
+        """Run eagerly from now on (without a warning; see :meth:`fall_back`); returns a function that undoes it."""
+        previous, self._compiled = self._compiled, []
+
+        def undo() -> None:
+            self._compiled = previous
+        return undo
+
+    def fall_back(self, error: BaseException | str) -> None:
+        """Eager from now on, with a warning naming the compile error."""
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        why = f"{type(error).__name__}: {first}" if isinstance(error, BaseException) else str(error)
+        self._compiled, self.status = [], f"eager (torch.compile failed: {why})"
+        log.warning("torch.compile of %s failed, running it eagerly instead (%s)", self.what, why)
+        if self.on_fallback is not None:
+            self.on_fallback(self.status)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._compiled:
+            return self.module(*args, **kwargs)
+        if self.status == "pending":
+            try:
+                out = self._compiled[0](*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - told apart below by running eagerly
+                undo = self.use_eager()
+                try:
+                    out = self.module(*args, **kwargs)
+                except Exception:
+                    undo()  # the model's error (eager fails too), not the compile's
+                    raise
+                self.fall_back(e)
+                return out
+            self.status = "compiled"
+            log.info("torch.compile (inductor): %s compiled", self.what)
+            return out
+        try:
+            return self._compiled[0](*args, **kwargs)
+        except _compile_errors() as e:
+            self.fall_back(e)
+            return self.module(*args, **kwargs)
+
+
 def optimize_for_inference(module: nn.Module, device: torch.device | str, precision: str = "fp32",
                            channels_last: bool | None = None, compile: bool = False,
-                           cast: bool = False) -> nn.Module:
+                           cast: bool = False, on_fallback: Callable[[str], None] | None = None) -> nn.Module:
     """The generator ready for fast inference on ``device``.
 
     Args:
@@ -79,8 +169,10 @@ def optimize_for_inference(module: nn.Module, device: torch.device | str, precis
             first; fp16 needs CUDA).
         channels_last: weights and 4-D inputs in NHWC; ``None`` = on for CUDA, off on the CPU (where the
             suite measured no gain with these instance-norm networks).
-        compile: ``torch.compile`` (inductor) the wrapped call; the first call compiles (tens of seconds on a
-            small CPU), so use it for long clips only.
+        compile: ``torch.compile`` (inductor) the wrapped call (:class:`CompiledModule`: eager with a warning when
+            compiling fails); the first call compiles (minutes on a small CPU), so use it for long clips only.
+            Whether this machine can compile at all is :func:`v2v_pipeline.runtime.choose_compile`'s question.
+        on_fallback: called with the reason when the compile fails and the module runs eagerly instead.
         cast: with bf16/fp16, cast the weights once and run the whole network in that dtype instead of
             autocast (which re-casts every weight on every call: ~15% of bf16 inference time on the CPU in
             the profile). Modules that must stay in float32 (vid2vid's warp) call ``.float()`` themselves.
@@ -102,5 +194,5 @@ def optimize_for_inference(module: nn.Module, device: torch.device | str, precis
         module = module.to(memory_format=torch.channels_last)
     wrapped: nn.Module = InferenceModule(module, device.type, dtype, channels_last, cast).eval()
     if compile:
-        wrapped = torch.compile(wrapped, dynamic=False)
+        wrapped = CompiledModule(wrapped, f"the {type(module).__name__} generator", on_fallback, dynamic=False)
     return wrapped

@@ -17,7 +17,7 @@ EDN face GAN on the same crops as in training. Device and precision come from
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,11 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 class FrameGenerator:
     """Stateful frame-by-frame generation: call :meth:`reset` at the start of every clip."""
 
-    def __init__(self, model: dict[str, Any], device: str = "auto", precision: str = "auto"):
+    def __init__(self, model: dict[str, Any], device: str = "auto", precision: str = "auto", compile: bool = False,
+                 on_compile_fallback: Callable[[str], None] | None = None):
+        """``compile``: torch.compile (inductor) the body generator (:func:`v2v_pipeline.runtime.choose_compile`
+        says whether this machine can; a compile that fails at the first frame runs eagerly with a warning and
+        calls ``on_compile_fallback(reason)``)."""
         self.model_file = model
         self.config = model["model_config"]
         self.family = self.config["model"]
@@ -99,14 +103,17 @@ class FrameGenerator:
         self.size = tuple(model["size"])  # (width, height)
         self.device = pick_device(device)
         self.precision, self.precision_reason = choose_precision(self.device, precision)
+        self.compile = compile
         nets = build_models(self.config)
         self.generator = nets.generator
         self.generator.load_state_dict(model["generator"])
         self.generator.to(self.device).eval()
-        if self.precision in ("bf16", "fp16") and self.family != "vid2vid":
+        cast = self.precision in ("bf16", "fp16") and self.family != "vid2vid"
+        if cast or compile:
             # weights cast once instead of autocast re-casting them on every call (benchmarks/bench_suite.py:
             # 1.8-1.95x eager fp32 vs 1.6x with autocast; vid2vid's flow head must stay fp32, so it keeps autocast)
-            self.generator = optimize_for_inference(self.generator, self.device, self.precision, cast=True)
+            self.generator = optimize_for_inference(self.generator, self.device, self.precision if cast else "fp32",
+                                                    cast=cast, compile=compile, on_fallback=on_compile_fallback)
         self.face_generator = None
         if model.get("face_generator") is not None and nets.face_generator is not None:
             self.face_generator = nets.face_generator
@@ -183,4 +190,7 @@ class FrameGenerator:
                 yield from self.generate(np.stack(buf), np.asarray(bbuf) if bbuf else None)
                 buf, bbuf = [], []
         if buf:
-            yield from self.generate(np.stack(buf), np.asarray(bbuf) if bbuf else None)
+            n = len(buf)
+            if self.compile and n < batch_size:  # pad: a compiled generator would recompile for a new batch size
+                buf, bbuf = buf + buf[-1:] * (batch_size - n), bbuf + bbuf[-1:] * (batch_size - n)
+            yield from self.generate(np.stack(buf), np.asarray(bbuf) if bbuf else None)[:n]

@@ -13,13 +13,21 @@ helpers below) so that every entry point makes the same choice on the same machi
 
 The choice and its reason are logged and returned (:class:`Runtime`), so the trainer records
 them in MLflow (``runtime/precision``, ``runtime/precision_reason``).
+
+``torch.compile`` (inductor; ``train.compile`` / ``transfer.compile``, off by default until it is
+measured) is decided here the same way (:func:`choose_compile`: on only when asked for and this
+machine can compile: dynamo supported, a C++ compiler on the CPU, triton on CUDA) and recorded as
+``runtime/compile`` and ``runtime/compile_reason``; a compile that still fails at its first call
+falls back to eager with a warning (:class:`v2v_pipeline.fastpath.CompiledModule`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import random
+import shutil
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +49,8 @@ class Runtime:
     precision: str
     reason: str
     threads: int
+    compile: bool = False  # torch.compile (inductor) the model; see choose_compile
+    compile_reason: str = "compile: false"
 
     def autocast(self):
         return autocast_for(self.device, self.precision)
@@ -51,7 +61,13 @@ class Runtime:
 
     def mlflow_params(self, prefix: str = "runtime") -> dict[str, str]:
         return {f"{prefix}/device": str(self.device), f"{prefix}/precision": self.precision,
-                f"{prefix}/precision_reason": self.reason, f"{prefix}/threads": str(self.threads)}
+                f"{prefix}/precision_reason": self.reason, f"{prefix}/threads": str(self.threads),
+                f"{prefix}/compile": str(self.compile).lower(), f"{prefix}/compile_reason": self.compile_reason[:500]}
+
+    def describe(self) -> str:
+        """``cpu in bf16 (reason); torch.compile off (reason)``: the start line of a run."""
+        return (f"{self.device} in {self.precision} ({self.reason}); torch.compile "
+                f"{'on' if self.compile else 'off'} ({self.compile_reason})")
 
 
 # ----------------------------------------------------------------------------- device
@@ -127,6 +143,42 @@ def autocast_for(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=dtype)
 
 
+# ----------------------------------------------------------------------------- torch.compile
+def cpp_compiler() -> str | None:
+    """The C++ compiler inductor would use on the CPU (``$CXX``, else c++ / g++ / clang++ on the PATH), or None."""
+    for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if name and (found := shutil.which(name)):
+            return found
+    return None
+
+
+def choose_compile(device: torch.device, requested: bool) -> tuple[bool, str]:
+    """Whether to ``torch.compile`` (inductor) and why: only when ``requested`` and this machine can compile.
+
+    Checked up front: dynamo supports this Python, and inductor's code generator exists (a C++ compiler on
+    the CPU, triton on CUDA). Anything else that fails (an unsupported op, a compiler error) is found at the
+    first call, where :class:`v2v_pipeline.fastpath.CompiledModule` falls back to eager with a warning.
+    """
+    if not requested:
+        return False, "compile: false"
+    try:
+        from torch._dynamo.eval_frame import is_dynamo_supported
+
+        supported = is_dynamo_supported()
+    except Exception:  # noqa: BLE001 - a torch without this private helper: let the first call tell
+        supported = True
+    if not supported:
+        return False, f"asked for, but torch.compile does not support this Python/platform ({torch.__version__}); eager"
+    if device.type == "cpu":
+        cxx = cpp_compiler()
+        if cxx is None:
+            return False, "asked for, but no C++ compiler found ($CXX, c++, g++, clang++): inductor needs one; eager"
+        return True, f"compile: true; inductor with the C++ compiler {cxx}; speed-up not yet measured"
+    if device.type == "cuda" and importlib.util.find_spec("triton") is None:
+        return False, "asked for, but triton is not installed (inductor needs it on CUDA); eager"
+    return True, f"compile: true; inductor on {device.type}; speed-up not yet measured"
+
+
 # ----------------------------------------------------------------------------- threads and seeds
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity mask), not the machine's count."""
@@ -179,10 +231,14 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve(device: str | torch.device = "auto", precision: str = "auto", threads: int | None = None,
-            what: str = "run") -> Runtime:
-    """Pick the device and precision, set the CPU threads, log the choice and the reason, and return it."""
+            what: str = "run", compile: bool = False) -> Runtime:
+    """Pick the device, precision and torch.compile, set the CPU threads, log the choices and the reasons."""
     dev = device if isinstance(device, torch.device) else pick_device(device)
     chosen, reason = choose_precision(dev, precision)
+    compiled, compile_reason = choose_compile(dev, compile)
+    if compile and not compiled:
+        log.warning("%s: torch.compile %s", what, compile_reason)
     n = set_threads(threads)
-    log.info("%s on %s in %s (%s); %d CPU thread(s)", what, dev, chosen, reason, n)
-    return Runtime(dev, chosen, reason, n)
+    rt = Runtime(dev, chosen, reason, n, compiled, compile_reason)
+    log.info("%s on %s; %d CPU thread(s)", what, rt.describe(), n)
+    return rt

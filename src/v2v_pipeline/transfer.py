@@ -41,9 +41,10 @@ def generate_transfer(p: TransferParams, fit: str, trained_model_path: str | Non
     ``maps`` / ``label_frames`` (the normalized source poses) are read only for ``source.video``;
     a transfer from ``source.label_folder`` passes None.
     """
-    rt = runtime.resolve(p.device, p.precision, p.threads, what="transfer")
+    rt = runtime.resolve(p.device, p.precision, p.threads, what="transfer", compile=p.compile)
     model = resolve_model(p.model, trained_model_path)
-    generator = FrameGenerator(model, str(rt.device), rt.precision)
+    generator = FrameGenerator(model, str(rt.device), rt.precision, compile=rt.compile,
+                               on_compile_fallback=lambda status: set_tags({"transfer.compile_status": status}))
     info = model_summary(model, p.model, trained_model_path if p.model == "latest" else None)
     if p.source.video is not None:
         if maps is None or label_frames is None:
@@ -55,7 +56,7 @@ def generate_transfer(p: TransferParams, fit: str, trained_model_path: str | Non
     log.info("transfer: %s model (step %d) on %d frames of %s at %.3g fps", info["family"], info["step"],
              len(clip.keys), source["name"], source["fps"])
     set_tags({"transfer.model": info["path"] or p.model, "transfer.model_family": info["family"],
-              "transfer.source": source["name"]})
+              "transfer.source": source["name"], "transfer.compile": str(rt.compile).lower()})
     log_params(rt.mlflow_params("transfer/runtime"))
     meta = {"model": info, "source": source["name"], "source_kind": source["kind"], "fps": source["fps"],
             "source_frames": source.get("frames"), "panel_height": p.panel_height}

@@ -96,3 +96,27 @@ def test_data_workers_do_not_compete_with_compute(monkeypatch):
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(16)))
     assert runtime.split_cpus(None, 4, need_workers=True) == (12, 4)
     assert runtime.data_workers(4, threads=14) == 2
+
+
+def test_compile_is_chosen_only_when_asked_for_and_possible(monkeypatch):
+    cpu = torch.device("cpu")
+    assert runtime.choose_compile(cpu, False) == (False, "compile: false")
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: None)  # no C++ compiler on this machine
+    on, why = runtime.choose_compile(cpu, True)
+    assert not on and "no C++ compiler" in why
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: f"/usr/bin/{name}")
+    on, why = runtime.choose_compile(cpu, True)
+    assert on and "/usr/bin/c++" in why and "not yet measured" in why
+
+
+def test_the_compile_choice_is_logged_and_recorded_for_mlflow(monkeypatch, caplog, restore_threads):
+    monkeypatch.setattr(runtime.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CXX", raising=False)
+    with caplog.at_level(logging.INFO, logger="v2v_pipeline.runtime"):
+        rt = runtime.resolve("cpu", "fp32", threads=1, what="transfer", compile=True)
+    assert not rt.compile and "torch.compile off (asked for, but no C++ compiler" in caplog.text
+    assert any(r.levelname == "WARNING" and "no C++ compiler" in r.getMessage() for r in caplog.records)
+    params = rt.mlflow_params("transfer/runtime")
+    assert params["transfer/runtime/compile"] == "false" and "no C++ compiler" in params["transfer/runtime/compile_reason"]
+    assert runtime.resolve("cpu", "fp32", threads=1).mlflow_params()["runtime/compile"] == "false"

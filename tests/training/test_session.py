@@ -59,6 +59,7 @@ def test_train_node_records_the_runtime_choice_and_exports_the_model(tmp_path, m
     assert run.data.params["runtime/precision"] == "fp32"
     assert run.data.params["runtime/precision_reason"] == "set explicitly"
     assert run.data.tags["train.precision"] == "fp32"
+    assert run.data.params["runtime/compile"] == "false" and run.data.tags["train.compile"] == "false"
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(mlflow_run.info.run_id, "model")}
     assert "model/generator.pt" in artifacts
 

@@ -17,6 +17,7 @@ from v2v_pipeline.inference import FrameGenerator
 from v2v_pipeline.params import TrainParams
 from v2v_pipeline.training import distributed as dist_utils
 from v2v_pipeline.training.checkpoint import CheckpointManager
+from v2v_pipeline.training.sampling import stack_items, to_device
 from v2v_pipeline.training.schedule import constant_then_linear
 from v2v_pipeline.training.trainer import SampleSchedule, Trainer, TrainingDivergedError
 
@@ -193,3 +194,33 @@ def test_reading_from_the_archive_trains_exactly_like_memory(tmp_path):
         results[in_memory] = weights(trainer)
     for k, v in results[True].items():
         torch.testing.assert_close(results[False][k], v, rtol=0, atol=0)
+
+
+def test_a_compile_that_fails_at_the_first_backward_falls_back_to_eager(monkeypatch, tmp_path, caplog):
+    """torch.compile compiles the backward at the first backward: a failure there retries the step eagerly."""
+    class BackendCompilerFailed(RuntimeError):  # stands in for torch._dynamo's (whose constructor is private)
+        pass
+
+    def compile_failing_in_backward(module, **options):
+        def compiled(*args, **kwargs):
+            out = module(*args, **kwargs)
+
+            def fail(grad):
+                raise BackendCompilerFailed("C++ compile of the backward failed (mock)")
+            out.register_hook(fail)
+            return out
+        return compiled
+
+    monkeypatch.setattr(runtime, "choose_compile", lambda device, requested: (requested, "test"))
+    monkeypatch.setattr(torch, "compile", compile_failing_in_backward)
+    eager = make_trainer(params(), tmp_path / "eager")
+    batch = lambda t: to_device(stack_items([t.train_data[i] for i in (0,)]), t.device, t.full_size)  # noqa: E731
+    want = eager.train_step(batch(eager)).losses
+    with caplog.at_level("WARNING"):
+        trainer = make_trainer(params(compile=True), tmp_path / "compiled")
+        assert trainer.runtime.compile and trainer.networks.compiled is not None
+        got = trainer.train_step(batch(trainer)).losses
+    assert got == pytest.approx(want, rel=1e-6)  # the same step, run eagerly
+    assert "running it eagerly" in caplog.text and "backward failed (mock)" in caplog.text
+    assert trainer.networks.compile_status.startswith("eager (torch.compile failed: BackendCompilerFailed")
+    assert trainer.train_step(batch(trainer)).losses  # and training goes on

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from v2v_pipeline.fastpath import CompiledModule
 from v2v_pipeline.models.background import BackgroundComposite
 from v2v_pipeline.models.factory import CommonConfig, build_models
 from v2v_pipeline.params import TrainParams
@@ -40,8 +42,14 @@ def background_module(generator: nn.Module) -> BackgroundComposite:
 class StageNetworks:
     """Builds the family's networks (plus pix2pixHD's G1 for coarse-to-fine) and sets up each stage."""
 
-    def __init__(self, p: TrainParams, net: CommonConfig, device: torch.device, dist, plate: torch.Tensor | None):
+    def __init__(self, p: TrainParams, net: CommonConfig, device: torch.device, dist, plate: torch.Tensor | None,
+                 compile: bool | None = None, on_compile_fallback: Callable[[str], None] | None = None):
         self.p, self.net, self.device, self.dist = p, net, device, dist
+        # torch.compile the generator step: the runtime's decision (runtime.choose_compile), else train.compile
+        self.compile = p.compile if compile is None else compile
+        self.on_compile_fallback = on_compile_fallback
+        self.compiled: CompiledModule | None = None  # the current stage's compiled generator step
+        self.compile_status = "compiled when the first step runs" if self.compile else "off"
         self.config = net.to_dict()
         self.nets = build_models(self.config)
         if plate is not None:
@@ -88,14 +96,29 @@ class StageNetworks:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.G_run = nn.parallel.DistributedDataParallel(self.G_run, device_ids=ids, broadcast_buffers=False)
             self.D_step = nn.parallel.DistributedDataParallel(self.D_step, device_ids=ids, broadcast_buffers=False)
-        if self.p.compile:
-            self.G_run = torch.compile(self.G_run)
+        self.compiled: CompiledModule | None = None
+        if self.compile:
+            self.G_run = self.compiled = CompiledModule(self.G_run, f"the {stage.name} stage's generator step",
+                                                        self._compile_failed)
+            if self.compiled.status == "pending":  # (else torch.compile itself failed and it has fallen back)
+                self.compile_status = "compiled when the first step runs"
         set_requires_grad([self.D_step], False)
         after_global = previous is not None and previous.name == "global"
         if self.p.ema_decay > 0 and stage.name != "face" and (self.ema is None or after_global):
             self.ema = EMA(unwrap(self.G), self.p.ema_decay)
         if previous is not None:
             log.info("training stage: %s -> %s at step %d", previous.name, stage.name, step)
+
+    def _compile_failed(self, status: str) -> None:
+        """A stage's compile fell back to eager: later stages run eagerly too (the same compiler would fail)."""
+        self.compile, self.compile_status = False, status
+        if self.on_compile_fallback is not None:
+            self.on_compile_fallback(status)
+
+    def confirm_compiled(self) -> None:
+        """The first step ran compiled, forward and backward."""
+        if self.compiled is not None and self.compiled.compiled:
+            self.compile_status = "compiled"
 
     def _adam(self, params, lr: float) -> torch.optim.Adam:
         kwargs: dict[str, Any] = {"lr": lr, "betas": (self.p.beta1, self.p.beta2)}

@@ -115,11 +115,16 @@ def run_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, sequenc
                                "train.vgg_loss": "on" if trainer.vgg_active else "off (no weights)",
                                "train.perceptual_network": trainer.perceptual.network,
                                "train.device": str(trainer.device), "train.precision": trainer.precision,
+                               "train.compile": str(trainer.runtime.compile).lower(),
                                "train.world_size": info.world_size})
+            # a compile that fails at the first step falls back to eager (training.networks); say so in the run
+            trainer.networks.on_compile_fallback = lambda status: tracking.set_tags({"train.compile_status": status})
             tracking.log_params(trainer.runtime.mlflow_params())
             tracking.log_params({"train/perceptual_network": trainer.perceptual.network,
                                  "train/perceptual_reason": trainer.perceptual.reason[:500]})
         result = trainer.fit()
+        if track and info.is_main and trainer.runtime.compile:
+            tracking.set_tags({"train.compile_status": trainer.networks.compile_status})
     finally:
         dist_utils.cleanup()
     if track and info.is_main:

@@ -99,7 +99,10 @@ class Trainer:
         self._resume_checked = False
         self.dist = dist_info or dist_utils.DistInfo()
         device = self.dist.device if self.dist.enabled else runtime.pick_device(p.device)
-        self.runtime = runtime.Runtime(device, *runtime.choose_precision(device, p.precision), torch.get_num_threads())
+        self.runtime = runtime.Runtime(device, *runtime.choose_precision(device, p.precision), torch.get_num_threads(),
+                                       *runtime.choose_compile(device, p.compile))
+        if p.compile and not self.runtime.compile:
+            log.warning("train.compile: torch.compile %s", self.runtime.compile_reason)
         self.device, self.precision = device, self.runtime.precision
         self.dataset_sha256 = dataset_sha256
         self.on_log = on_log or (lambda metrics, step: None)
@@ -120,7 +123,7 @@ class Trainer:
         self.scaler = self.runtime.grad_scaler()
         self.budget, self.plan = Budget(p.max_steps, p.max_minutes, clock), plan(p)
         plate = median_plate(train, self.full_size) if getattr(self.net, "background", False) else None
-        self.networks = StageNetworks(p, self.net, device, self.dist, plate)
+        self.networks = StageNetworks(p, self.net, device, self.dist, plate, compile=self.runtime.compile)
         self.config = self.networks.config
         self.face_side = face_side(train, p.scale, self.full_size)
         self.recipe = family_recipe(p.model, self.terms, p)
@@ -158,7 +161,36 @@ class Trainer:
     # ------------------------------------------------------------------ one optimisation step
     def train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
         """One generator and one discriminator update; both losses are computed before either
-        optimiser steps, and a non-finite loss on any rank skips the step on every rank."""
+        optimiser steps, and a non-finite loss on any rank skips the step on every rank.
+
+        With ``train.compile`` the first step of a stage also compiles (forward at the call, backward at the
+        first backward): when it fails and the same step then works eagerly, the compile was at fault, and
+        training goes on eagerly with a warning (no optimiser has stepped before the generator's backward).
+        """
+        compiled = self.networks.compiled
+        if compiled is None or compiled.status.startswith("eager") or self.networks.compile_status == "compiled":
+            return self._train_step(batch)
+        try:
+            result = self._train_step(batch)
+        except Exception as e:  # noqa: BLE001 - told apart by the eager retry below
+            if compiled.status.startswith("eager"):
+                raise  # the forward already fell back: this error is not the compile's
+            undo = compiled.use_eager()
+            n = self.networks
+            n.opt_G.zero_grad(set_to_none=True)
+            n.opt_D.zero_grad(set_to_none=True)
+            try:
+                result = self._train_step(batch)
+            except Exception:
+                undo()  # eager fails too: the model's error, not the compile's
+                raise
+            compiled.fall_back(e)
+            return result
+        if result.losses and "nonfinite" not in result.losses:  # a backward ran (and so compiled)
+            self.networks.confirm_compiled()
+        return result
+
+    def _train_step(self, batch: dict[str, torch.Tensor]) -> StepResult:
         n = self.networks
         recipe = self.face_recipe if self.stage == "face" else self.recipe
         with self.autocast():
@@ -300,8 +332,8 @@ class Trainer:
     def fit(self) -> TrainResult:
         p, b = self.p, self.budget
         self.resume()
-        log.info("training %s on %s in %s (%s): generator %.2f M parameters, %d training sequences, budget %s; "
-                 "perceptual loss %s", p.model, self.device, self.precision, self.runtime.reason,
+        log.info("training %s on %s: generator %.2f M parameters, %d training sequences, budget %s; "
+                 "perceptual loss %s", p.model, self.runtime.describe(),
                  count_parameters(unwrap(self.nets.generator)) / 1e6, len(self.train_data), b.describe(),
                  f"{self.perceptual.network} ({self.perceptual.reason})")
         log.info("%s", self.describe_plan())
