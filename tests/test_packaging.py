@@ -32,7 +32,8 @@ def _imports(folder: Path) -> set[str]:
                 mods |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 mods.add(node.module.split(".")[0])
-    return {m for m in mods if m not in sys.stdlib_module_names and m not in ("v2v_pipeline", "tests", "_footage")}
+    local = {"v2v_pipeline", "tests"} | {p.stem for p in (ROOT / "benchmarks").glob("*.py")}  # the tests import benchmarks/
+    return {m for m in mods if m not in sys.stdlib_module_names and m not in local}
 
 
 def _distributions(module: str) -> set[str]:
