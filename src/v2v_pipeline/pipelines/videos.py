@@ -33,6 +33,7 @@ warnings.filterwarnings("ignore", message=r"One or more dataset names contain '\
 Videos = tuple[str, tuple[str, ...]]  # (target name, source names), in configured order
 
 DEFAULT_VIDEOS: Videos = ("target", ("source",))
+GATHER_TAG = "gather"  # the nodes (outside the namespaces) that join the videos' outputs
 
 _run_videos: Videos | None = None  # set from the current run's parameters (hooks.ProjectHooks)
 _built_with: Videos | None = None  # what the loaded registry was built for

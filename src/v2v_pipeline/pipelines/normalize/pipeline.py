@@ -1,6 +1,6 @@
 from kedro.pipeline import Pipeline, node, pipeline
 
-from v2v_pipeline.pipelines.videos import DEFAULT_VIDEOS, bind, for_video
+from v2v_pipeline.pipelines.videos import DEFAULT_VIDEOS, GATHER_TAG, bind, for_video
 
 from .nodes import PER_SOURCE, gather_normalized, normalize_video
 
@@ -18,11 +18,11 @@ def source_pipeline(source: str, target: str) -> Pipeline:
 
 
 def create_pipeline(target: str = DEFAULT_VIDEOS[0], sources: tuple[str, ...] = DEFAULT_VIDEOS[1], **kwargs) -> Pipeline:
-    gather = pipeline([
+    gather = pipeline([  # tagged: `kedro run --pipelines=data --tags=gather` joins stored per-video outputs
         node(gather_normalized, ["keypoints", "label_frames"] + [f"{s}.{name}" for s in sources for name in PER_SOURCE],
              ["normalization", "normalized_keypoints", "normalized_label_frames", "normalized_label_maps",
               "normalization_plot", "normalization_metrics",
               # save nothing: they order transfer (which reads them only for a source video) after this node
               "normalized_label_maps_ref", "normalized_label_frames_ref"], name="gather_normalized"),
-    ])
+    ], tags=GATHER_TAG)
     return sum((source_pipeline(s, target) for s in sources), Pipeline([])) + gather
