@@ -92,3 +92,20 @@ def test_registry_makes_one_namespace_per_configured_video(tmp_path):
     assert gather.inputs == ["dancer.frames", "walk.frames", "walk_late.frames"] and gather.outputs == ["frames"]
     assert {"frames", "frame_index", "keypoints", "label_maps", "flows", "normalized_label_maps"} <= data.all_outputs()
     assert {"flows", "frames", "label_maps"} <= pipelines["dataset"].inputs()
+
+
+def test_a_run_builds_the_registry_for_its_own_videos(tmp_path, monkeypatch):
+    """A session's parameters (its environment, --params) name the videos of its run's registry;
+    once the run has read it, readers of the registry see the configuration files again."""
+    from v2v_pipeline.pipelines import videos
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conf/base").mkdir(parents=True)
+    (tmp_path / "conf/local").mkdir()
+    (tmp_path / "conf/base/parameters_ingest.yml").write_text("ingest:\n  target: {name: t, path: demo:target}\n")
+    videos.use_run_parameters({"ingest": {"target": {"name": "clip"}, "sources": [{"name": "a"}, {"name": "b"}]}})
+    try:
+        assert videos.registry_videos() == ("clip", ("a", "b"))
+    finally:
+        videos.use_run_parameters(None)
+    assert videos.registry_videos() == ("t", ())

@@ -76,6 +76,9 @@ class ProjectHooks:
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         """Fail in the first second on a typo or a wrongly typed parameter."""
+        from v2v_pipeline.pipelines.videos import use_run_parameters
+
+        use_run_parameters(None)  # the session has read the registry (built for this run's videos)
         self._saved.clear()
         self._versions.clear()
         self._records.clear()

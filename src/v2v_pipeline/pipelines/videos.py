@@ -18,6 +18,7 @@ see the configuration files only.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import warnings
@@ -30,13 +31,14 @@ from kedro.pipeline import Pipeline, pipeline
 # the gather nodes read `<video>.<dataset>`: dotted names made on purpose, namespaces by hand
 warnings.filterwarnings("ignore", message=r"One or more dataset names contain '\.' characters", category=UserWarning)
 
+log = logging.getLogger(__name__)
+
 Videos = tuple[str, tuple[str, ...]]  # (target name, source names), in configured order
 
 DEFAULT_VIDEOS: Videos = ("target", ("source",))
 GATHER_TAG = "gather"  # the nodes (outside the namespaces) that join the videos' outputs
 
-_run_videos: Videos | None = None  # set from the current run's parameters (hooks.ProjectHooks)
-_built_with: Videos | None = None  # what the loaded registry was built for
+_run_videos: Videos | None = None  # the starting run's videos (hooks.ProjectHooks), until its registry is read
 
 
 def video_names(params: Mapping[str, Any] | None) -> Videos:
@@ -66,28 +68,29 @@ def configured_videos(project_path: str | os.PathLike | None = None, env: str | 
                                           **settings.CONFIG_LOADER_ARGS)
     try:
         params = loader["parameters"]
-    except Exception:  # noqa: BLE001 - no parameters (an empty project, a bare test folder): the defaults
+    except Exception as e:  # noqa: BLE001 - no readable parameters (a bare folder): the defaults
+        log.warning("pipeline registry: no video names from %s (%s); using %s", root / settings.CONF_SOURCE, e,
+                    DEFAULT_VIDEOS)
         return DEFAULT_VIDEOS
     return video_names(params)
 
 
 def registry_videos() -> Videos:
-    """The videos the registry is built for: the current run's, else the configuration files'."""
-    global _built_with
-    _built_with = _run_videos or configured_videos()
-    return _built_with
+    """The videos the registry is built for: the starting run's, else the configuration files'."""
+    return _run_videos or configured_videos()
 
 
-def use_run_parameters(params: Mapping[str, Any]) -> None:
-    """Build the registry for this run's videos (its environment and ``--params``); reloads the
-    registry when it was built for other videos."""
+def use_run_parameters(params: Mapping[str, Any] | None) -> None:
+    """Build the registry for the starting run's videos (its environment and ``--params``): the
+    project hook calls this when the run's context exists, before the session reads the registry,
+    and with None once the run started (later readers get the configuration files' videos)."""
     global _run_videos
-    _run_videos = video_names(params)
-    if _built_with is not None and _built_with != _run_videos:
+    _run_videos = video_names(params) if params is not None else None
+    if params is not None:
         from kedro.framework.project import PACKAGE_NAME, pipelines
 
         if PACKAGE_NAME:
-            pipelines.configure(f"{PACKAGE_NAME}.pipeline_registry")
+            pipelines.configure(f"{PACKAGE_NAME}.pipeline_registry")  # reload on the next read
 
 
 def bind(func: Callable, **kwargs: Any) -> Callable:
