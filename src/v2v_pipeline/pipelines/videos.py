@@ -64,9 +64,9 @@ def configured_videos(project_path: str | os.PathLike | None = None, env: str | 
 
     root = Path(project_path or Path.cwd())
     env = env or _env_from_cli(sys.argv) or os.environ.get("KEDRO_ENV")
-    loader = settings.CONFIG_LOADER_CLASS(conf_source=str(root / settings.CONF_SOURCE), env=env,
-                                          **settings.CONFIG_LOADER_ARGS)
     try:
+        loader = settings.CONFIG_LOADER_CLASS(conf_source=str(root / settings.CONF_SOURCE), env=env,
+                                              **settings.CONFIG_LOADER_ARGS)
         params = loader["parameters"]
     except Exception as e:  # noqa: BLE001 - no readable parameters (a bare folder): the defaults
         log.warning("pipeline registry: no video names from %s (%s); using %s", root / settings.CONF_SOURCE, e,
