@@ -98,7 +98,8 @@ def rollback(saved: Mapping[str, Path], versions: Mapping[str, str], produced: I
     produced = set(produced)
     removed = []
     namespaces = {n.rsplit(".", 1)[0] for n in produced if "." in n}
-    groups = list(ATOMIC_GROUPS) + [frozenset(f"{ns}.{m}" for m in g) for g in ATOMIC_GROUPS for ns in sorted(namespaces)]
+    groups = list(ATOMIC_GROUPS) + [frozenset(f"{ns}.{m}" for m in g)
+                                    for g in ATOMIC_GROUPS for ns in sorted(namespaces)]
     for group in groups:  # each group, and its copy in every video namespace (`<video>.frames`, ...)
         members = group & produced
         done = {n for n in members if n in saved}

@@ -14,8 +14,8 @@ from tests.conftest import PROJECT_ROOT
 
 SMALL = {"ingest": {"size": [128, 64], "max_frames": 40}}  # the demo videos, small and short
 # two source videos: the demo source, and the same clip from 1 s on (another window, another name)
-TWO_SOURCES = {"ingest": {**SMALL["ingest"], "sources": [{"name": "source", "path": "demo:source"},
-                                                          {"name": "source_late", "path": "demo:source", "start": 1.0}]}}
+TWO_SOURCES = {"ingest": {**SMALL["ingest"], "sources": [
+    {"name": "source", "path": "demo:source"}, {"name": "source_late", "path": "demo:source", "start": 1.0}]}}
 
 
 class Project:

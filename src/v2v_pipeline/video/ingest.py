@@ -66,7 +66,8 @@ def probe_row(p: IngestConfig, name: str, resolve: Callable[[str, int], Path] = 
     info = probe_video(path).as_dict()
     if info["container"] == "image_folder":
         if not spec.folder_fps:
-            raise VideoError(f"{path} is an image folder: set folder_fps for video '{spec.name}' in parameters_ingest.yml")
+            raise VideoError(f"{path} is an image folder: set folder_fps for video '{spec.name}' in "
+                             "parameters_ingest.yml")
         info["fps"] = spec.folder_fps
         info["duration"] = info["frame_count"] / spec.folder_fps
     info.update(check_damage(spec.name, path, p.max_bad_frames))

@@ -5,7 +5,8 @@ from v2v_pipeline.pipelines.videos import DEFAULT_VIDEOS, for_video
 from .nodes import compute_flows, report_flows
 
 
-def create_pipeline(target: str = DEFAULT_VIDEOS[0], sources: tuple[str, ...] = DEFAULT_VIDEOS[1], **kwargs) -> Pipeline:
+def create_pipeline(target: str = DEFAULT_VIDEOS[0], sources: tuple[str, ...] = DEFAULT_VIDEOS[1],
+                    **kwargs) -> Pipeline:
     """Flow of the target video only (in the target's namespace, from ``<target>.frames``); its
     outputs ``flows``, ``flow_metrics`` and ``flow_preview`` are one per run, so they keep their names."""
     return for_video([

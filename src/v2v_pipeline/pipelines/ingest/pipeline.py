@@ -15,7 +15,8 @@ def video_pipeline(video: str) -> Pipeline:
     ], video, {"params:ingest"})
 
 
-def create_pipeline(target: str = DEFAULT_VIDEOS[0], sources: tuple[str, ...] = DEFAULT_VIDEOS[1], **kwargs) -> Pipeline:
+def create_pipeline(target: str = DEFAULT_VIDEOS[0], sources: tuple[str, ...] = DEFAULT_VIDEOS[1],
+                    **kwargs) -> Pipeline:
     videos = [target, *sources]
     gather = pipeline([  # tagged: `kedro run --pipelines=data --tags=gather` joins stored per-video outputs
         node(gather_video_metadata, [f"{v}.video_metadata" for v in videos], "video_metadata",

@@ -29,8 +29,8 @@ def normalize_video(params: dict[str, Any], label_params: dict[str, Any], keypoi
     lp = parse(LabelParams, label_params, "label")
     r = normalize_source(p, lp, video, keypoints, label_frames, frame_index, video_metadata, target_keypoints,
                          target_frame_index, target_video_metadata)
-    return ({"fitted": r.fitted, "metrics": r.metrics}, r.keypoints, r.frames, NormalizedLabelsContent(r, lp, label_maps),
-            np.ascontiguousarray(r.plot))
+    return ({"fitted": r.fitted, "metrics": r.metrics}, r.keypoints, r.frames,
+            NormalizedLabelsContent(r, lp, label_maps), np.ascontiguousarray(r.plot))
 
 
 PER_SOURCE = ("normalization", "normalized_keypoints", "normalized_label_frames", "normalized_label_maps",

@@ -17,7 +17,8 @@ def source_pipeline(source: str, target: str) -> Pipeline:
     ], source, {"params:normalize", "params:label"}, inputs={f"target_{n}": f"{target}.{n}" for n in TARGET_INPUTS})
 
 
-def create_pipeline(target: str = DEFAULT_VIDEOS[0], sources: tuple[str, ...] = DEFAULT_VIDEOS[1], **kwargs) -> Pipeline:
+def create_pipeline(target: str = DEFAULT_VIDEOS[0], sources: tuple[str, ...] = DEFAULT_VIDEOS[1],
+                    **kwargs) -> Pipeline:
     gather = pipeline([  # tagged: `kedro run --pipelines=data --tags=gather` joins stored per-video outputs
         node(gather_normalized, ["keypoints", "label_frames"] + [f"{s}.{name}" for s in sources for name in PER_SOURCE],
              ["normalization", "normalized_keypoints", "normalized_label_frames", "normalized_label_maps",
