@@ -10,7 +10,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export PYTHONUNBUFFERED := 1
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast docs docs-serve notebooks run viz mlflow-ui bench lock pip-install-check clean clean-data
+.PHONY: install demo test test-fast docs docs-serve notebooks run viz mlflow-ui bench bench-parallel-videos lock pip-install-check clean clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -66,6 +66,11 @@ mlflow-ui: install
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/bench_suite.py $(BENCH_ARGS)
+
+# make bench-parallel-videos [BENCH_ARGS="--sources 4 --repeats 3"]: the data pipeline on a demo with several
+# source videos, sequential vs ParallelRunner (wall times; checks both give the same artifacts)
+bench-parallel-videos: install
+	$(BIN)/python benchmarks/bench_parallel_videos.py $(BENCH_ARGS)
 
 lock:
 	$(BIN)/python constraints/lock.py

@@ -24,7 +24,10 @@ def test_rebuild_gives_identical_artifacts(kedro_project, tmp_path):
     kedro_project("ingest", params=_params(video))
     second = json.loads(manifest.read_text())
     assert first == second
-    assert set(first["artifacts"]) == {"video_metadata", "frame_index", "frames"}
+    # the video's own artifacts (namespace `clip`) and the combined ones gathered from them
+    assert set(first["artifacts"]) == {"video_metadata", "frame_index", "frames", "clip.video_metadata",
+                                       "clip.frame_index", "clip.frames"}
+    assert first["artifacts"]["frames"]["sha256"] == first["artifacts"]["clip.frames"]["sha256"]  # one video
     # two timestamped versions of the archive exist and their bytes are identical
     versions = sorted((kedro_project.root / "data/02_intermediate/frames.zip").glob("*/frames.zip"))
     assert len(versions) == 2

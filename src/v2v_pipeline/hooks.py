@@ -58,7 +58,16 @@ class ProjectHooks:
 
     @hook_impl
     def after_context_created(self, context) -> None:
+        """Remember the context; build the per-video namespaces for this run's videos (its
+        environment and ``--params``), before the session reads the pipeline registry."""
         self._context = context
+        try:
+            params = context.config_loader["parameters"]
+        except Exception:  # noqa: BLE001 - no parameters: the registry uses the configuration files
+            return
+        from v2v_pipeline.pipelines.videos import use_run_parameters
+
+        use_run_parameters(params)
 
     @hook_impl
     def after_catalog_created(self, catalog) -> None:
@@ -67,6 +76,9 @@ class ProjectHooks:
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         """Fail in the first second on a typo or a wrongly typed parameter."""
+        from v2v_pipeline.pipelines.videos import use_run_parameters
+
+        use_run_parameters(None)  # the session has read the registry (built for this run's videos)
         self._saved.clear()
         self._versions.clear()
         self._records.clear()

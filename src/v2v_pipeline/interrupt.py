@@ -97,7 +97,10 @@ def rollback(saved: Mapping[str, Path], versions: Mapping[str, str], produced: I
     """
     produced = set(produced)
     removed = []
-    for group in ATOMIC_GROUPS:
+    namespaces = {n.rsplit(".", 1)[0] for n in produced if "." in n}
+    groups = list(ATOMIC_GROUPS) + [frozenset(f"{ns}.{m}" for m in g)
+                                    for g in ATOMIC_GROUPS for ns in sorted(namespaces)]
+    for group in groups:  # each group, and its copy in every video namespace (`<video>.frames`, ...)
         members = group & produced
         done = {n for n in members if n in saved}
         if not done or done == members:

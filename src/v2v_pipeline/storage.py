@@ -323,6 +323,12 @@ class Archive:
     def sequence(self, prefix: str) -> FrameSequence:
         return FrameSequence(self, prefix)
 
+    def stored_members(self) -> Iterator[tuple[str, bytes, bool]]:
+        """``(file name, content, deflated)`` of every member, in the archive's order (for copying)."""
+        handle = self._handle()
+        for info in handle.infolist():
+            yield info.filename, handle.read(info), info.compress_type == zipfile.ZIP_DEFLATED
+
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
@@ -379,6 +385,21 @@ class DictContent:
                 writer.add_array(key, item)
             else:
                 writer.add_json(key, item)
+
+
+class ConcatContent:
+    """The members of several archives, in the given order, copied byte for byte (no image is
+    decoded or encoded; deflated members are deflated again at the writer's fixed level, which gives
+    the same bytes). An archive written member by member for several videos equals the
+    concatenation of the per-video archives written the same way."""
+
+    def __init__(self, archives: Sequence[Archive]):
+        self.archives = list(archives)
+
+    def write_to(self, writer: ArchiveWriter) -> None:
+        for archive in self.archives:
+            for name, data, deflated in archive.stored_members():
+                writer.add_bytes(name, data, compress=deflated)
 
 
 def write_archive(path: str | os.PathLike, content: ArchiveContent | Mapping[str, Any]) -> None:

@@ -93,6 +93,11 @@ def check_parameters(params: Mapping[str, Any]) -> list[str]:
         problems.append(f"ingest.max_bad_frames is {mb!r}: use 0 (refuse any damaged frame) or a positive count")
     videos = [("ingest.target.name", _get(ingest, "target", "name"))]
     videos += [(f"ingest.sources[{i}].name", _get(s, "name")) for i, s in enumerate(ingest.get("sources") or [])]
+    per_video = _get(params, "label", "videos", default=None)
+    unknown = sorted(set(per_video) - {n for _, n in videos}) if isinstance(per_video, Mapping) else []
+    if unknown:
+        problems.append(f"label.videos names {unknown}, which are not ingested videos "
+                        f"({sorted(str(n) for _, n in videos)}): use the names of ingest.target / ingest.sources")
     for key, name in videos:
         if isinstance(name, str) and not SAFE_NAME.match(name):
             problems.append(f"{key} is {name!r}: video names become MLflow keys, file and archive names, so use "
@@ -104,15 +109,17 @@ def check_inputs(params: Mapping[str, Any], nodes: set[str] | None = None) -> li
     """Problems knowable from the videos' headers: too few frames for the flow, normalization and
     dataset steps among ``nodes`` (node names of the run; None = all)."""
     problems: list[str] = []
-    if nodes is not None and "probe_videos" not in nodes:
+    # node names without their video namespace (`source.normalize_video` -> `normalize_video`)
+    steps = None if nodes is None else {n.rsplit(".", 1)[-1] for n in nodes}
+    if steps is not None and "probe_video" not in steps:
         return problems
-    uses = (lambda name: True) if nodes is None else (lambda name: name in nodes)
+    uses = (lambda name: True) if steps is None else (lambda name: name in steps)
     ingest = params.get("ingest") or {}
     cap = ingest.get("max_frames") if isinstance(ingest.get("max_frames"), int) and ingest["max_frames"] > 0 else None
     seq = int(_get(params, "dataset", "sequence_length", default=1) or 1) if uses("build_dataset") else 1
     need_flow = FLOW_MIN_FRAMES if uses("compute_flows") else 1
     need_target = max(need_flow, min_frames_for_split(seq, ingest.get("split") or {}))
-    norm_on = bool(_get(params, "normalize", "enabled", default=False)) and uses("normalize_sources")
+    norm_on = bool(_get(params, "normalize", "enabled", default=False)) and uses("normalize_video")
     need_norm = int(_get(params, "normalize", "min_frames", default=0) or 0) if norm_on else 0
     specs = [("ingest.target", ingest.get("target") or {}, max(need_target, need_norm))]
     specs += [(f"ingest.sources[{i}]", s, max(1, need_norm)) for i, s in enumerate(ingest.get("sources") or [])]

@@ -224,6 +224,8 @@ def test_whole_catalog_is_picklable_for_parallel_runner(tmp_path, monkeypatch):
     catalog.validate_catalog()  # raises AttributeError naming the datasets that do not pickle
     for name in ("flow_preview", "label_contact_sheet", "evaluation_report", "training_samples"):
         assert pickle.loads(pickle.dumps(catalog.get(name)))._mlflow_artifact_path
+    for name in ("target.frames", "source.label_summary", "source.normalization_plot"):  # dataset factories
+        assert "/videos/" in str(pickle.loads(pickle.dumps(catalog.get(name)))._filepath)
 
 
 def test_artifact_is_logged_to_the_run_it_was_sent_from(tmp_path, monkeypatch):
@@ -273,6 +275,7 @@ def test_remote_catalog_moves_every_file_artifact(capsys):
     assert set(moved) == {n for n, e in base.items() if "filepath" in e}
     assert moved["frames"] == {**base["frames"], "filepath": "s3://bucket/v2v/data/02_intermediate/frames.zip",
                                "credentials": "s3"}
+    assert moved["{video}.frames"]["filepath"] == "s3://bucket/v2v/data/02_intermediate/videos/{video}/frames.zip"
     main(["gs://b/p", "--catalog", str(PROJECT_ROOT / "conf/base/catalog.yml")])
     text = capsys.readouterr().out
     assert yaml.safe_load(text)["flows"]["filepath"] == "gs://b/p/data/04_feature/flows.zip"

@@ -186,3 +186,36 @@ def test_normalize_videos_takes_the_recorded_size_and_embeds_its_config():
     with pytest.raises(ValueError, match="video_metadata has no stored_width.*pipelines=ingest"):
         normalize_videos(NormalizeConfig(), LabelConfig(), keypoints, label_frames, frame_index,
                          meta.drop(columns=["stored_width"]))
+
+
+def test_per_source_results_joined_equal_the_loop_over_the_sources():
+    """What the normalize pipeline does (normalize_source per source, stored, gather_normalized's
+    combine_saved) gives normalize_videos' tables, parameters, metrics and plot."""
+    import json
+
+    import pandas as pd
+
+    from v2v_pipeline.labels.config import LabelConfig
+    from v2v_pipeline.pose.video import NormalizeConfig, combine_saved, normalize_source, normalize_videos
+
+    keypoints, label_frames, frame_index, meta = _pipeline_inputs()
+    rows = frame_index[frame_index.video == "src"].copy()
+    second = rows.assign(video="src2")  # another source: the same poses under another name
+    keypoints = pd.concat([keypoints, keypoints[keypoints.video == "src"].assign(video="src2")], ignore_index=True)
+    label_frames = pd.concat([label_frames, label_frames[label_frames.video == "src"].assign(video="src2")],
+                             ignore_index=True)
+    frame_index = pd.concat([frame_index, second], ignore_index=True)
+    meta = pd.concat([meta, meta[meta.video == "src"].assign(video="src2")], ignore_index=True)
+    for cfg in (NormalizeConfig(), NormalizeConfig(enabled=False)):
+        whole = normalize_videos(cfg, LabelConfig(), keypoints, label_frames, frame_index, meta)
+        parts = []
+        for video in ("src", "src2"):
+            r = normalize_source(cfg, LabelConfig(), video, keypoints, label_frames, frame_index, meta, keypoints,
+                                 frame_index, meta)
+            stored = json.loads(json.dumps({"fitted": r.fitted, "metrics": r.metrics}))
+            parts.append((stored, r.keypoints, r.frames, r.plot))
+        joined = combine_saved(parts, keypoints.iloc[:0], label_frames.iloc[:0])
+        assert joined.fitted == whole.fitted and joined.metrics == whole.metrics
+        pd.testing.assert_frame_equal(joined.keypoints, whole.keypoints)
+        pd.testing.assert_frame_equal(joined.frames, whole.frames)
+        np.testing.assert_array_equal(joined.plot, whole.plot)

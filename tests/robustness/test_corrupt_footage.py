@@ -141,3 +141,5 @@ def test_failure_after_some_saves_rolls_back_the_ingest_group(kedro_project, tmp
     root = kedro_project.root
     assert _versions(root, "data/01_raw/video_metadata.parquet") == []
     assert _versions(root, "data/02_intermediate/frame_index.parquet") == []
+    assert _versions(root, "data/01_raw/videos/clip/video_metadata.parquet") == []  # the video's group too
+    assert _versions(root, "data/02_intermediate/videos/clip/frame_index.parquet") == []

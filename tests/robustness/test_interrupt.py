@@ -53,7 +53,8 @@ def test_sigterm_ends_mlflow_run_killed_and_removes_temp_files(tmp_path):
     assert not list((root / "data").rglob("*.partial"))
     # the unfinished ingest group is gone: no video_metadata / frame_index without frames
     for rel in ("data/01_raw/video_metadata.parquet", "data/02_intermediate/frame_index.parquet",
-                "data/02_intermediate/frames.zip"):
+                "data/02_intermediate/frames.zip", "data/01_raw/videos/clip/video_metadata.parquet",
+                "data/02_intermediate/videos/clip/frame_index.parquet", "data/02_intermediate/videos/clip/frames.zip"):
         assert not [p for p in (root / rel).glob("*") if p.is_dir()], rel
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["v2v_pipeline"])

@@ -56,10 +56,13 @@ def test_kedro_refuses_frames_of_one_ingest_with_the_index_of_another(kedro_proj
 
     kedro_project("ingest", params=params(0.0))
     root = kedro_project.root
-    frames = next((root / "data/02_intermediate/frames.zip").glob("*/frames.zip"))
+    frames = next((root / "data/02_intermediate/videos/clip/frames.zip").glob("*/frames.zip"))  # the video's
     recorded = json.loads(sidecar(frames).read_text())
-    assert set(recorded["ancestors"]) == {"video_metadata", "frame_index"}
-    kedro_project("ingest", params=params(0.4), to_nodes=["index_frames"])
+    assert set(recorded["ancestors"]) == {"clip.video_metadata", "clip.frame_index"}
+    combined = next((root / "data/02_intermediate/frames.zip").glob("*/frames.zip"))  # gathered from it
+    assert set(json.loads(sidecar(combined).read_text())["ancestors"]) == {"clip.video_metadata", "clip.frame_index",
+                                                                         "clip.frames"}
+    kedro_project("ingest", params=params(0.4), to_nodes=["clip.index_frames"])
     with pytest.raises(Exception) as err:
         kedro_project("flow", params=params(0.4))
     msg = str(err.value)

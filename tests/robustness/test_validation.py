@@ -10,7 +10,7 @@ import pytest
 from tests.robustness.footage import fresh_mlflow, make_video
 from v2v_pipeline.validation import ValidationError, check_parameters, check_run, min_frames_for_split
 
-ALL = {"probe_videos", "compute_flows", "normalize_sources", "build_dataset"}
+ALL = {"target.probe_video", "target.compute_flows", "source.normalize_video", "build_dataset"}  # namespaced node names
 
 
 def _params(target: str = "demo:target", **ingest) -> dict:
@@ -54,7 +54,7 @@ def test_one_frame_target_fails_before_any_work(tmp_path):
     msg = str(err.value)
     assert "ingest.target" in msg and "gives 1 frame" in msg and "flow needs 2" in msg
     # an ingest-only run may keep a one-frame clip
-    check_run(_params(str(video)), {"probe_videos", "index_frames", "extract_frames"})
+    check_run(_params(str(video)), {"target.probe_video", "target.index_frames", "target.extract_frames"})
 
 
 def test_too_few_frames_for_the_split_and_sequences(tmp_path):

@@ -13,6 +13,9 @@ import yaml
 from tests.conftest import PROJECT_ROOT
 
 SMALL = {"ingest": {"size": [128, 64], "max_frames": 40}}  # the demo videos, small and short
+# two source videos: the demo source, and the same clip from 1 s on (another window, another name)
+TWO_SOURCES = {"ingest": {**SMALL["ingest"], "sources": [
+    {"name": "source", "path": "demo:source"}, {"name": "source_late", "path": "demo:source", "start": 1.0}]}}
 
 
 class Project:
@@ -66,3 +69,11 @@ def project(tmp_path_factory):
 def reference(project) -> dict:
     """The manifest of a sequential `kedro run --pipelines=data` on the local disk."""
     return project.run("data")
+
+
+@pytest.fixture(scope="module")
+def two_sources(project) -> dict:
+    """The manifest of a sequential data run with two source videos (environment ``two``)."""
+    project.add_env("two", {})
+    (project.root / "conf/two/parameters_ingest.yml").write_text(yaml.safe_dump(TWO_SOURCES))
+    return project.run("data", env="two", params={})

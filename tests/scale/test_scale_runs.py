@@ -63,23 +63,52 @@ def test_memory_filesystem_gives_the_same_artifacts(project, reference):
     assert all(manifest["artifacts"][n]["filepath"].startswith("memory://") for n in ("frames", "flows"))
 
 
-@pytest.mark.slow
-def test_parallel_runner_gives_the_same_artifacts(project, reference):
-    """`kedro run --runner=ParallelRunner --pipelines=data`, as a user runs it (a fresh process that
-    forks its workers; this test process already holds a MediaPipe graph, which cannot be forked)."""
-    project.add_env("small", {})
-    (project.root / "conf/small/parameters_small.yml").write_text(yaml.safe_dump(SMALL))
-    runs = project.root / "data/08_reporting/runs"
-    before = set(runs.iterdir())
+def _kedro(project, *args: str) -> subprocess.CompletedProcess:
+    """`kedro run ...` in the project, as a user runs it (a fresh process: ParallelRunner forks its
+    workers, and this test process already holds a MediaPipe graph, which cannot be forked)."""
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    proc = subprocess.run([sys.executable, "-m", "kedro", "run", "--runner=ParallelRunner", "--pipelines=data",
-                           "--env=small"], cwd=project.root, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "kedro", "run", *args], cwd=project.root, env=env,
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (new_run,) = set(runs.iterdir()) - before
-    manifest = project.manifest(new_run.name)
-    assert hashes(manifest) == hashes(reference)
+    return proc
+
+
+def _new_run(project, before: set) -> str:
+    (new_run,) = set((project.root / "data/08_reporting/runs").iterdir()) - before
+    return new_run.name
+
+
+@pytest.mark.slow
+def test_parallel_runner_gives_the_same_artifacts(project, two_sources):
+    """`kedro run --runner=ParallelRunner --pipelines=data` with two source videos: the videos'
+    namespaces run in parallel workers, and every artifact (the dataset manifest's SHA-256 included)
+    equals the sequential run's."""
+    assert {"source.frames", "source_late.frames", "source_late.normalized_label_maps"} <= set(two_sources["artifacts"])
+    runs = project.root / "data/08_reporting/runs"
+    before = set(runs.iterdir())
+    _kedro(project, "--runner=ParallelRunner", "--pipelines=data", "--env=two")
+    manifest = project.manifest(_new_run(project, before))
+    assert hashes(manifest) == hashes(two_sources)
     assert ARTIFACTS_LOGGED <= logged_artifacts(project.root)  # logged from the worker processes
+
+
+@pytest.mark.slow
+def test_namespaces_option_runs_one_video(project, two_sources):
+    """`kedro run --namespaces=source_late` runs that video's nodes only (ingest, label, normalize
+    to the target's stored labels) and saves nothing of the other videos nor the combined datasets."""
+    runs = project.root / "data/08_reporting/runs"
+    before = set(runs.iterdir())
+    proc = _kedro(project, "--pipelines=data", "--env=two", "--namespaces=source_late")
+    manifest = project.manifest(_new_run(project, before))
+    assert set(manifest["artifacts"]) == {f"source_late.{name}" for name in (
+        "video_metadata", "frame_index", "frames", "keypoints", "label_frames", "label_maps", "person_masks",
+        "label_summary", "normalization", "normalized_keypoints", "normalized_label_frames", "normalized_label_maps",
+        "normalization_plot")}
+    reference = hashes(two_sources)
+    assert hashes(manifest) == {k: reference[k] for k in manifest["artifacts"]}  # the same video, the same bytes
+    log = proc.stdout + proc.stderr
+    assert "source_late.normalize_video" in log and "target.label_video" not in log and "gather_" not in log
 
 
 @pytest.mark.slow

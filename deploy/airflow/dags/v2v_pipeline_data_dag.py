@@ -43,72 +43,139 @@ def _run_kedro_node(node_names=None, namespaces=None):
 )
 def v2v_pipeline():
 
-    @task(task_id="probe-videos")
-    def probe_videos():
-        _run_kedro_node(node_names=["probe_videos"])
+    @task(task_id="source-probe-video")
+    def source_probe_video():
+        _run_kedro_node(node_names=["source.probe_video"])
 
-    @task(task_id="index-frames")
-    def index_frames():
-        _run_kedro_node(node_names=["index_frames"])
+    @task(task_id="target-probe-video")
+    def target_probe_video():
+        _run_kedro_node(node_names=["target.probe_video"])
 
-    @task(task_id="extract-frames")
-    def extract_frames():
-        _run_kedro_node(node_names=["extract_frames"])
+    @task(task_id="gather-video-metadata")
+    def gather_video_metadata():
+        _run_kedro_node(node_names=["gather_video_metadata"])
 
-    @task(task_id="compute-flows")
-    def compute_flows():
-        _run_kedro_node(node_names=["compute_flows"])
+    @task(task_id="source-index-frames")
+    def source_index_frames():
+        _run_kedro_node(node_names=["source.index_frames"])
 
-    @task(task_id="label-videos")
-    def label_videos():
-        _run_kedro_node(node_names=["label_videos"])
+    @task(task_id="target-index-frames")
+    def target_index_frames():
+        _run_kedro_node(node_names=["target.index_frames"])
+
+    @task(task_id="gather-frame-index")
+    def gather_frame_index():
+        _run_kedro_node(node_names=["gather_frame_index"])
+
+    @task(task_id="source-extract-frames")
+    def source_extract_frames():
+        _run_kedro_node(node_names=["source.extract_frames"])
+
+    @task(task_id="target-extract-frames")
+    def target_extract_frames():
+        _run_kedro_node(node_names=["target.extract_frames"])
+
+    @task(task_id="gather-frames")
+    def gather_frames():
+        _run_kedro_node(node_names=["gather_frames"])
+
+    @task(task_id="source-label-video")
+    def source_label_video():
+        _run_kedro_node(node_names=["source.label_video"])
+
+    @task(task_id="target-compute-flows")
+    def target_compute_flows():
+        _run_kedro_node(node_names=["target.compute_flows"])
+
+    @task(task_id="target-label-video")
+    def target_label_video():
+        _run_kedro_node(node_names=["target.label_video"])
+
+    @task(task_id="gather-labels")
+    def gather_labels():
+        _run_kedro_node(node_names=["gather_labels"])
+
+    @task(task_id="source-normalize-video")
+    def source_normalize_video():
+        _run_kedro_node(node_names=["source.normalize_video"])
+
+    @task(task_id="target-report-flows")
+    def target_report_flows():
+        _run_kedro_node(node_names=["target.report_flows"])
 
     @task(task_id="build-dataset")
     def build_dataset():
         _run_kedro_node(node_names=["build_dataset"])
 
-    @task(task_id="normalize-sources")
-    def normalize_sources():
-        _run_kedro_node(node_names=["normalize_sources"])
-
-    @task(task_id="report-flows")
-    def report_flows():
-        _run_kedro_node(node_names=["report_flows"])
+    @task(task_id="gather-normalized")
+    def gather_normalized():
+        _run_kedro_node(node_names=["gather_normalized"])
 
     @task(task_id="describe-dataset")
     def describe_dataset():
         _run_kedro_node(node_names=["describe_dataset"])
 
     tasks = {
-        "probe-videos": probe_videos(),
-        "index-frames": index_frames(),
-        "extract-frames": extract_frames(),
-        "compute-flows": compute_flows(),
-        "label-videos": label_videos(),
+        "source-probe-video": source_probe_video(),
+        "target-probe-video": target_probe_video(),
+        "gather-video-metadata": gather_video_metadata(),
+        "source-index-frames": source_index_frames(),
+        "target-index-frames": target_index_frames(),
+        "gather-frame-index": gather_frame_index(),
+        "source-extract-frames": source_extract_frames(),
+        "target-extract-frames": target_extract_frames(),
+        "gather-frames": gather_frames(),
+        "source-label-video": source_label_video(),
+        "target-compute-flows": target_compute_flows(),
+        "target-label-video": target_label_video(),
+        "gather-labels": gather_labels(),
+        "source-normalize-video": source_normalize_video(),
+        "target-report-flows": target_report_flows(),
         "build-dataset": build_dataset(),
-        "normalize-sources": normalize_sources(),
-        "report-flows": report_flows(),
+        "gather-normalized": gather_normalized(),
         "describe-dataset": describe_dataset(),
     }
-    tasks["probe-videos"] >> tasks["index-frames"]
-    tasks["probe-videos"] >> tasks["extract-frames"]
-    tasks["index-frames"] >> tasks["extract-frames"]
-    tasks["index-frames"] >> tasks["compute-flows"]
-    tasks["extract-frames"] >> tasks["compute-flows"]
-    tasks["probe-videos"] >> tasks["label-videos"]
-    tasks["index-frames"] >> tasks["label-videos"]
-    tasks["extract-frames"] >> tasks["label-videos"]
-    tasks["probe-videos"] >> tasks["build-dataset"]
-    tasks["index-frames"] >> tasks["build-dataset"]
-    tasks["extract-frames"] >> tasks["build-dataset"]
-    tasks["compute-flows"] >> tasks["build-dataset"]
-    tasks["label-videos"] >> tasks["build-dataset"]
-    tasks["probe-videos"] >> tasks["normalize-sources"]
-    tasks["index-frames"] >> tasks["normalize-sources"]
-    tasks["label-videos"] >> tasks["normalize-sources"]
-    tasks["index-frames"] >> tasks["report-flows"]
-    tasks["extract-frames"] >> tasks["report-flows"]
-    tasks["compute-flows"] >> tasks["report-flows"]
+    tasks["source-probe-video"] >> tasks["gather-video-metadata"]
+    tasks["target-probe-video"] >> tasks["gather-video-metadata"]
+    tasks["source-probe-video"] >> tasks["source-index-frames"]
+    tasks["target-probe-video"] >> tasks["target-index-frames"]
+    tasks["source-index-frames"] >> tasks["gather-frame-index"]
+    tasks["target-index-frames"] >> tasks["gather-frame-index"]
+    tasks["source-probe-video"] >> tasks["source-extract-frames"]
+    tasks["source-index-frames"] >> tasks["source-extract-frames"]
+    tasks["target-probe-video"] >> tasks["target-extract-frames"]
+    tasks["target-index-frames"] >> tasks["target-extract-frames"]
+    tasks["source-extract-frames"] >> tasks["gather-frames"]
+    tasks["target-extract-frames"] >> tasks["gather-frames"]
+    tasks["source-probe-video"] >> tasks["source-label-video"]
+    tasks["source-index-frames"] >> tasks["source-label-video"]
+    tasks["source-extract-frames"] >> tasks["source-label-video"]
+    tasks["target-index-frames"] >> tasks["target-compute-flows"]
+    tasks["target-extract-frames"] >> tasks["target-compute-flows"]
+    tasks["target-probe-video"] >> tasks["target-label-video"]
+    tasks["target-index-frames"] >> tasks["target-label-video"]
+    tasks["target-extract-frames"] >> tasks["target-label-video"]
+    tasks["target-probe-video"] >> tasks["gather-labels"]
+    tasks["target-index-frames"] >> tasks["gather-labels"]
+    tasks["target-extract-frames"] >> tasks["gather-labels"]
+    tasks["source-label-video"] >> tasks["gather-labels"]
+    tasks["target-label-video"] >> tasks["gather-labels"]
+    tasks["source-probe-video"] >> tasks["source-normalize-video"]
+    tasks["target-probe-video"] >> tasks["source-normalize-video"]
+    tasks["source-index-frames"] >> tasks["source-normalize-video"]
+    tasks["target-index-frames"] >> tasks["source-normalize-video"]
+    tasks["source-label-video"] >> tasks["source-normalize-video"]
+    tasks["target-label-video"] >> tasks["source-normalize-video"]
+    tasks["target-index-frames"] >> tasks["target-report-flows"]
+    tasks["target-extract-frames"] >> tasks["target-report-flows"]
+    tasks["target-compute-flows"] >> tasks["target-report-flows"]
+    tasks["gather-video-metadata"] >> tasks["build-dataset"]
+    tasks["gather-frame-index"] >> tasks["build-dataset"]
+    tasks["gather-frames"] >> tasks["build-dataset"]
+    tasks["target-compute-flows"] >> tasks["build-dataset"]
+    tasks["gather-labels"] >> tasks["build-dataset"]
+    tasks["gather-labels"] >> tasks["gather-normalized"]
+    tasks["source-normalize-video"] >> tasks["gather-normalized"]
     tasks["build-dataset"] >> tasks["describe-dataset"]
 
 

@@ -26,7 +26,8 @@ from v2v_pipeline.storage import Archive, ArchiveWriter, frame_key
 from v2v_pipeline.video.geometry import video_geometry
 
 __all__ = ["BOX_COLUMNS", "LabelMapsContent", "LabelResult", "MasksContent", "VideoLabels", "add_label",
-           "contact_sheet_for", "frames_table", "keypoints_from_table", "keypoints_table", "label_video",
+           "VideoLabelResult", "check_label_videos", "contact_sheet_for", "contact_sheet_from_archives",
+           "frames_table", "label_one_video", "keypoints_from_table", "keypoints_table", "label_video",
            "label_videos", "render_label", "split_parts"]
 
 log = logging.getLogger(__name__)
@@ -82,35 +83,63 @@ class LabelResult:
     contact_sheet: np.ndarray
 
 
-def label_videos(cfg: LabelConfig, frames: Archive, frame_index: pd.DataFrame,
-                 video_metadata: pd.DataFrame) -> LabelResult:
-    """Label every ingested video (geometry from ``video_metadata``) and build the tables and label maps."""
-    unknown = set(cfg.videos) - set(frame_index.video)
+@dataclass
+class VideoLabelResult:
+    """The label pipeline's outputs for one video (:func:`label_one_video`)."""
+
+    video: str
+    backend: str
+    keypoints: pd.DataFrame
+    frames: pd.DataFrame
+    label_maps: LabelMapsContent
+    masks: MasksContent
+    metrics: dict[str, float]
+    labels: VideoLabels
+
+
+def check_label_videos(cfg: LabelConfig, videos: list[str]) -> None:
+    """``label.videos`` may only name ingested videos."""
+    unknown = set(cfg.videos) - set(videos)
     if unknown:
         raise ValueError(f"label.videos names {sorted(unknown)}, which are not ingested videos "
-                         f"({sorted(set(frame_index.video))}); fix label.videos in {where_to_fix('label.videos')}")
-    results, numbers, tables, kps, metrics = [], {}, [], [], {}
-    for video, rows in frame_index.groupby("video", sort=False):
-        video = str(video)
-        meta = video_metadata.loc[video_metadata.video == video].iloc[0]
-        data = VideoInput(video, frames.sequence(video), rows, int(meta.frame_count),
-                          video_geometry(video_metadata, video))
-        labels = label_video(cfg, data)
-        numbers[video] = rows.frame.to_numpy()
-        results.append(labels)
-        tables.append(frames_table(labels, numbers[video], cfg.person_box_margin))
-        kps.append(keypoints_table(labels, numbers[video]))
-        missing = int((labels.status == "missing").sum())
-        interpolated = int((labels.status == "interpolated").sum())
-        metrics[f"label_{video}_frames_without_person"] = missing
-        metrics[f"label_{video}_frames_interpolated"] = interpolated
-        log.info("label '%s' (%s): person in %d of %d frames, %d short gaps interpolated, %d frames flagged "
-                 "without a person (excluded from training)", video, labels.backend, int(labels.detected.sum()),
-                 len(rows), interpolated, missing)
+                         f"({sorted(set(videos))}); fix label.videos in {where_to_fix('label.videos')}")
+
+
+def label_one_video(cfg: LabelConfig, frames: Archive, frame_index: pd.DataFrame, video_metadata: pd.DataFrame,
+                    video: str) -> VideoLabelResult:
+    """Label the video ``video`` (its rows of ``frame_index``, its frames, its geometry from ``video_metadata``)."""
+    rows = frame_index[frame_index.video == video]
+    meta = video_metadata.loc[video_metadata.video == video].iloc[0]
+    data = VideoInput(video, frames.sequence(video), rows, int(meta.frame_count), video_geometry(video_metadata, video))
+    labels = label_video(cfg, data)
+    numbers = rows.frame.to_numpy()
+    missing = int((labels.status == "missing").sum())
+    interpolated = int((labels.status == "interpolated").sum())
+    metrics = {f"label_{video}_frames_without_person": missing, f"label_{video}_frames_interpolated": interpolated}
+    log.info("label '%s' (%s): person in %d of %d frames, %d short gaps interpolated, %d frames flagged "
+             "without a person (excluded from training)", video, labels.backend, int(labels.detected.sum()),
+             len(rows), interpolated, missing)
+    return VideoLabelResult(video, labels.backend, keypoints_table(labels, numbers),
+                            frames_table(labels, numbers, cfg.person_box_margin),
+                            LabelMapsContent(cfg, [labels], {video: numbers}), MasksContent([labels], {video: numbers}),
+                            metrics, labels)
+
+
+def label_videos(cfg: LabelConfig, frames: Archive, frame_index: pd.DataFrame,
+                 video_metadata: pd.DataFrame) -> LabelResult:
+    """Label every ingested video (geometry from ``video_metadata``) and build the tables and label maps
+    (the label pipeline runs :func:`label_one_video` per video and joins the results the same way)."""
+    check_label_videos(cfg, list(frame_index.video.unique()))
+    parts = [label_one_video(cfg, frames, frame_index, video_metadata, str(video))
+             for video in frame_index.video.unique()]
+    results = [r.labels for r in parts]
+    numbers = {r.video: r.label_maps.frame_numbers[r.video] for r in parts}
+    metrics = {k: v for r in parts for k, v in r.metrics.items()}
     content = LabelMapsContent(cfg, results, numbers)
     sheet = contact_sheet_for(frames, content, target_video(frame_index), cfg.contact_sheet_frames)
-    return LabelResult(pd.concat(kps, ignore_index=True), pd.concat(tables, ignore_index=True), content,
-                       MasksContent(results, numbers), metrics, {v.video: v.backend for v in results}, sheet)
+    return LabelResult(pd.concat([r.keypoints for r in parts], ignore_index=True),
+                       pd.concat([r.frames for r in parts], ignore_index=True), content,
+                       MasksContent(results, numbers), metrics, {r.video: r.backend for r in parts}, sheet)
 
 
 def frames_table(labels: VideoLabels, frame_numbers: np.ndarray, margin: float) -> pd.DataFrame:
@@ -223,6 +252,17 @@ class MasksContent:
                 continue
             for f, png in zip(self.frame_numbers[v.video], v.masks):
                 writer.add_bytes(frame_key(v.video, int(f)) + ".png", png)
+
+
+def contact_sheet_from_archives(frames: Archive, label_maps: Archive, video: str, frame_numbers: np.ndarray,
+                                size: tuple[int, int], n: int) -> np.ndarray:
+    """:func:`contact_sheet_for` from the stored label maps (lossless PNG / npy: the same picture)."""
+    from v2v_pipeline.labels.render import contact_sheet
+
+    picks = np.unique(np.linspace(0, len(frame_numbers) - 1, min(n, len(frame_numbers))).round().astype(int))
+    imgs = [frames.read(frame_key(video, int(frame_numbers[t]))) for t in picks]
+    maps = [label_maps.read(frame_key(video, int(frame_numbers[t])))[..., :3] for t in picks]
+    return contact_sheet(imgs, maps, n=len(picks), width=min(1024, 2 * size[0]))
 
 
 def contact_sheet_for(frames: Archive, labels: LabelMapsContent, video: str, n: int) -> np.ndarray:

@@ -76,59 +76,98 @@ def in_range_fraction(normalized: np.ndarray, target: np.ndarray, tolerance: flo
 
 def normalize_videos(p: NormalizeConfig, lp: LabelConfig, keypoints: pd.DataFrame, label_frames: pd.DataFrame,
                      frame_index: pd.DataFrame, video_metadata: pd.DataFrame) -> NormalizeResult:
-    """Normalize every source video's keypoints to the target (EDN); the sizes come from ``video_metadata``."""
-    target_rows = frame_index[frame_index.role == "target"]
+    """Normalize every source video's keypoints to the target (EDN); the sizes come from ``video_metadata``.
+    (The normalize pipeline runs :func:`normalize_source` per source and joins them with :func:`combine_results`.)"""
+    sources = frame_index[frame_index.role == "source"].video.unique()
+    parts = [normalize_source(p, lp, str(v), keypoints, label_frames, frame_index, video_metadata,
+                              keypoints, frame_index, video_metadata) for v in sources]
+    return combine_results(parts, keypoints.iloc[:0], label_frames.iloc[:0])
+
+
+def normalize_source(p: NormalizeConfig, lp: LabelConfig, video: str, keypoints: pd.DataFrame,
+                     label_frames: pd.DataFrame, frame_index: pd.DataFrame, video_metadata: pd.DataFrame,
+                     target_keypoints: pd.DataFrame, target_index: pd.DataFrame,
+                     target_metadata: pd.DataFrame) -> NormalizeResult:
+    """Normalize the source video ``video`` to the target: the source's tables (keypoints, label_frames,
+    frame_index, video_metadata; other videos' rows are ignored) and the target's (keypoints,
+    frame_index with its ``role == "target"`` rows, video_metadata)."""
+    target_rows = target_index[target_index.role == "target"]
     target = str(target_rows.video.iloc[0])
-    tgt_kp = keypoints_from_table(keypoints, target, target_rows.frame.to_numpy())[:, :25]
-    target_box = video_geometry(video_metadata, target).content_box  # the picture, without letterbox borders
-    videos, fitted, kp_tables, frame_tables, plots, metrics = [], {}, [], [], [], {}
-    for video, rows in frame_index[frame_index.role == "source"].groupby("video", sort=False):
-        video = str(video)
-        numbers = rows.frame.to_numpy()
-        lf = label_frames[label_frames.video == video].set_index("frame").loc[numbers]
-        has_kp = (keypoints.video == video).any()
-        size = video_geometry(video_metadata, video).size
-        if not has_kp or not p.enabled:
-            why = "disabled (normalize.enabled: false)" if has_kp else "its labels have no keypoints"
-            log.info("normalize '%s': label maps used as they are (%s)", video, why)
-            videos.append(NormalizedVideo(video, numbers, size, None))
-            frame_tables.append(lf.reset_index())
-            fitted[video] = {"normalized": False, "reason": why}
-            continue
-        src = keypoints_from_table(keypoints, video, numbers)
-        body, face, hands = split_parts(src)
-        extra = [x for x in (face, hands.reshape(len(hands), 42, 3) if hands is not None else None) if x is not None]
-        res = normalize_poses(body, tgt_kp, p, extra, target_box=target_box)
-        nface = res.extra[0] if face is not None else None
-        nhands = res.extra[-1].reshape(len(body), 2, 21, 3) if hands is not None else None
-        usable = lf["found"].to_numpy(bool)
-        nv = NormalizedVideo(video, numbers, size, res.keypoints.astype(np.float32), nface, nhands, usable)
-        videos.append(nv)
-        params = res.params.to_dict()
-        frac = in_range_fraction(res.keypoints, tgt_kp)
-        fitted[video] = {"normalized": True, **{k: round(float(v), 4) for k, v in params.items()},
-                         "ankles_in_target_range": round(frac, 4)}
-        metrics[f"normalize_{video}_scale_close"] = params["scale_close"]
-        metrics[f"normalize_{video}_scale_far"] = params["scale_far"]
-        metrics[f"normalize_{video}_ankles_in_target_range"] = frac
-        log.info("normalize '%s': scale %.3f (close) .. %.3f (far); %.0f%% of normalized ankles in the target's range",
-                 video, params["scale_close"], params["scale_far"], 100 * frac)
-        status = np.where(usable, "found", "missing")
-        labels = VideoLabels(video, "normalized", size, nv.body, usable, status, nface, nhands)
-        kp_tables.append(keypoints_table(labels, numbers))
-        table = frames_table(labels, numbers, lp.person_box_margin)
-        table["interpolated"] = lf["interpolated"].to_numpy()
-        frame_tables.append(table)
-        fig = plot_ankle_distributions(body, tgt_kp, res.keypoints, res.params)
-        fig.suptitle(f"{video} -> {target}")
-        plots.append(figure_to_image(fig))
-    plot = _stack(plots) if plots else np.full((32, 32, 3), 255, np.uint8)
-    kp_table = pd.concat(kp_tables, ignore_index=True) if kp_tables else keypoints.iloc[:0].copy()
-    frames = pd.concat(frame_tables, ignore_index=True) if frame_tables else label_frames.iloc[:0].copy()
+    tgt_kp = keypoints_from_table(target_keypoints, target, target_rows.frame.to_numpy())[:, :25]
+    target_box = video_geometry(target_metadata, target).content_box  # the picture, without letterbox borders
+    rows = frame_index[frame_index.video == video]
+    numbers = rows.frame.to_numpy()
+    lf = label_frames[label_frames.video == video].set_index("frame").loc[numbers]
+    has_kp = (keypoints.video == video).any()
+    size = video_geometry(video_metadata, video).size
+    if not has_kp or not p.enabled:
+        why = "disabled (normalize.enabled: false)" if has_kp else "its labels have no keypoints"
+        log.info("normalize '%s': label maps used as they are (%s)", video, why)
+        return _result([NormalizedVideo(video, numbers, size, None)], {video: {"normalized": False, "reason": why}},
+                       keypoints.iloc[:0].copy(), lf.reset_index(), None, {})
+    src = keypoints_from_table(keypoints, video, numbers)
+    body, face, hands = split_parts(src)
+    extra = [x for x in (face, hands.reshape(len(hands), 42, 3) if hands is not None else None) if x is not None]
+    res = normalize_poses(body, tgt_kp, p, extra, target_box=target_box)
+    nface = res.extra[0] if face is not None else None
+    nhands = res.extra[-1].reshape(len(body), 2, 21, 3) if hands is not None else None
+    usable = lf["found"].to_numpy(bool)
+    nv = NormalizedVideo(video, numbers, size, res.keypoints.astype(np.float32), nface, nhands, usable)
+    params = res.params.to_dict()
+    frac = in_range_fraction(res.keypoints, tgt_kp)
+    fitted = {"normalized": True, **{k: round(float(v), 4) for k, v in params.items()},
+              "ankles_in_target_range": round(frac, 4)}
+    metrics = {f"normalize_{video}_scale_close": params["scale_close"],
+               f"normalize_{video}_scale_far": params["scale_far"],
+               f"normalize_{video}_ankles_in_target_range": frac}
+    log.info("normalize '%s': scale %.3f (close) .. %.3f (far); %.0f%% of normalized ankles in the target's range",
+             video, params["scale_close"], params["scale_far"], 100 * frac)
+    status = np.where(usable, "found", "missing")
+    labels = VideoLabels(video, "normalized", size, nv.body, usable, status, nface, nhands)
+    table = frames_table(labels, numbers, lp.person_box_margin)
+    table["interpolated"] = lf["interpolated"].to_numpy()
+    fig = plot_ankle_distributions(body, tgt_kp, res.keypoints, res.params)
+    fig.suptitle(f"{video} -> {target}")
+    return _result([nv], {video: fitted}, keypoints_table(labels, numbers), table, figure_to_image(fig), metrics)
+
+
+def _result(videos, fitted, kp_table, frames, plot, metrics) -> NormalizeResult:
+    """One source's result; ``plot`` None when nothing was normalized (the blank placeholder is stored)."""
+    return combine_results([NormalizeResult(videos, fitted, kp_table, frames, plot, metrics)], kp_table.iloc[:0],
+                           frames.iloc[:0], keep_empty=True)
+
+
+BLANK_PLOT = np.full((32, 32, 3), 255, np.uint8)  # the normalization plot when no source was normalized
+
+
+def combine_results(parts: list[NormalizeResult], empty_keypoints: pd.DataFrame, empty_frames: pd.DataFrame,
+                    keep_empty: bool = False) -> NormalizeResult:
+    """Join per-source results in order, as one loop over the sources builds them: keypoints of the
+    normalized sources only, frame tables of all, the plots of the normalized ones stacked
+    (``keep_empty``: keep a part's keypoints even when it normalized nothing, for a one-source result)."""
+    videos = [v for r in parts for v in r.videos]
+    fitted = {k: v for r in parts for k, v in r.fitted.items()}
+    normalized = [r for r in parts if keep_empty or any(f.get("normalized") for f in r.fitted.values())]
+    kp_tables = [r.keypoints for r in normalized]
+    plots = [r.plot for r in parts if r.plot is not None and any(f.get("normalized") for f in r.fitted.values())]
+    frame_tables = [r.frames for r in parts]
+    plot = _stack(plots) if plots else BLANK_PLOT.copy()
+    kp_table = pd.concat(kp_tables, ignore_index=True) if kp_tables else empty_keypoints.copy()
+    frames = pd.concat(frame_tables, ignore_index=True) if frame_tables else empty_frames.copy()
     frames = frames[["video", "frame", "found"] + [c for c in frames.columns if c not in ("video", "frame", "found")]]
     for col in BOX_COLUMNS:
         frames[col] = frames[col].astype(np.float64)
+    metrics = {k: v for r in parts for k, v in r.metrics.items()}
     return NormalizeResult(videos, fitted, kp_table, frames.reset_index(drop=True), plot, metrics)
+
+
+def combine_saved(parts: list[tuple[dict, pd.DataFrame, pd.DataFrame, np.ndarray]], empty_keypoints: pd.DataFrame,
+                  empty_frames: pd.DataFrame) -> NormalizeResult:
+    """:func:`combine_results` of stored per-source outputs ``(normalization, normalized_keypoints,
+    normalized_label_frames, normalization_plot)``, where normalization is ``{"fitted", "metrics"}``."""
+    results = [NormalizeResult([], dict(n["fitted"]), kp, frames, plot, dict(n["metrics"]))
+               for n, kp, frames, plot in parts]
+    return combine_results(results, empty_keypoints, empty_frames)
 
 
 def _stack(images: list[np.ndarray]) -> np.ndarray:

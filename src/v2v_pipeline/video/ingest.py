@@ -11,7 +11,7 @@ import pandas as pd
 
 from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import frame_key
-from v2v_pipeline.video.config import IngestConfig, SplitConfig
+from v2v_pipeline.video.config import IngestConfig, SplitConfig, VideoSpec
 from v2v_pipeline.video.geometry import VideoGeometry
 from v2v_pipeline.video.io import (
     VideoError,
@@ -31,34 +31,51 @@ def local_path(path: str, seed: int) -> Path:
     return Path(path).expanduser()
 
 
+def spec_key(p: IngestConfig, name: str) -> tuple[str, str, VideoSpec]:
+    """``(role, parameter key, spec)`` of the configured video ``name`` (``ingest.sources[1]``...)."""
+    n_source = 0
+    for role, spec in p.videos:
+        if spec.name == name:
+            return role, "ingest.target" if role == "target" else f"ingest.sources[{n_source}]", spec
+        n_source += role == "source"
+    raise VideoError(f"video '{name}' is not configured (ingest.target.name / ingest.sources[].name are "
+                     f"{[s.name for _, s in p.videos]})")
+
+
 def probe_all(p: IngestConfig, resolve: Callable[[str, int], Path] = local_path) -> pd.DataFrame:
     """One row per video: probe data (original ``width``, ``height``, ...) and the stored geometry
     (:data:`~v2v_pipeline.video.geometry.GEOMETRY_COLUMNS`). ``resolve(path, demo_seed)`` turns a
     spec's path into a file (:func:`v2v_pipeline.demo.resolve_video` also renders ``demo:`` videos)."""
-    rows = []
-    n_source = 0
-    for role, spec in p.videos:
-        key = "ingest.target.path" if role == "target" else f"ingest.sources[{n_source}].path"
-        n_source += role == "source"
-        path = resolve(spec.path, p.demo_seed)
-        if not Path(path).exists():
-            from v2v_pipeline.config import where_to_fix
+    return pd.DataFrame([probe_row(p, spec.name, resolve) for _, spec in p.videos])
 
-            raise VideoError(f"{role} video '{spec.name}': {path} does not exist (working directory {Path.cwd()}); "
-                             f"fix {key} in {where_to_fix(key)}")
-        info = probe_video(path).as_dict()
-        if info["container"] == "image_folder":
-            if not spec.folder_fps:
-                raise VideoError(f"{path} is an image folder: set folder_fps for video '{spec.name}' in parameters_ingest.yml")
-            info["fps"] = spec.folder_fps
-            info["duration"] = info["frame_count"] / spec.folder_fps
-        info.update(check_damage(spec.name, path, p.max_bad_frames))
-        log.info("%s video '%s': %s %dx%d, %d frames at %.3f fps (%.1f s), %s",
-                 role, spec.name, info["codec"], info["width"], info["height"], info["frame_count"],
-                 info["fps"], info["duration"], path)
-        geometry = VideoGeometry.of((info["width"], info["height"]), p.size, p.fit)
-        rows.append({"video": spec.name, "role": role, **info, **geometry.columns()})
-    return pd.DataFrame(rows)
+
+def probe_video_table(p: IngestConfig, name: str, resolve: Callable[[str, int], Path] = local_path) -> pd.DataFrame:
+    """:func:`probe_all` for the one video ``name`` (a one-row table; :func:`combine.metadata_table` joins them)."""
+    return pd.DataFrame([probe_row(p, name, resolve)])
+
+
+def probe_row(p: IngestConfig, name: str, resolve: Callable[[str, int], Path] = local_path) -> dict:
+    role, key, spec = spec_key(p, name)
+    key += ".path"
+    path = resolve(spec.path, p.demo_seed)
+    if not Path(path).exists():
+        from v2v_pipeline.config import where_to_fix
+
+        raise VideoError(f"{role} video '{spec.name}': {path} does not exist (working directory {Path.cwd()}); "
+                         f"fix {key} in {where_to_fix(key)}")
+    info = probe_video(path).as_dict()
+    if info["container"] == "image_folder":
+        if not spec.folder_fps:
+            raise VideoError(f"{path} is an image folder: set folder_fps for video '{spec.name}' in "
+                             "parameters_ingest.yml")
+        info["fps"] = spec.folder_fps
+        info["duration"] = info["frame_count"] / spec.folder_fps
+    info.update(check_damage(spec.name, path, p.max_bad_frames))
+    log.info("%s video '%s': %s %dx%d, %d frames at %.3f fps (%.1f s), %s",
+             role, spec.name, info["codec"], info["width"], info["height"], info["frame_count"],
+             info["fps"], info["duration"], path)
+    geometry = VideoGeometry.of((info["width"], info["height"]), p.size, p.fit)
+    return {"video": spec.name, "role": role, **info, **geometry.columns()}
 
 
 def check_damage(name: str, path: Path, max_bad: int) -> dict:
@@ -126,39 +143,46 @@ def split_labels(n: int, split: SplitConfig) -> np.ndarray:
 
 def build_frame_index(p: IngestConfig, metadata: pd.DataFrame) -> pd.DataFrame:
     """Rows ``video, role, frame, time, source_frame, source_time, split`` for every stored frame."""
-    tables = []
-    for role, spec in p.videos:
-        row = metadata.loc[metadata.video == spec.name].iloc[0]
-        times = frame_times(row.path, folder_fps=spec.folder_fps)
-        if len(times) != row.frame_count:
-            raise VideoError(f"video {row.path} changed since it was probed ({len(times)} vs {row.frame_count} frames); re-run ingest")
-        fps = spec.fps if spec.fps is not None else p.fps
-        chosen = select_frames(times, fps, spec.start, spec.end)
-        if p.max_frames is not None:
-            chosen = chosen[: p.max_frames]
-        if len(chosen) == 0:
-            raise VideoError(f"no frames of '{spec.name}' fall between start={spec.start}s and end={spec.end}s")
-        out_fps = fps or row.fps
-        t = pd.DataFrame({
-            "video": spec.name,
-            "role": role,
-            "frame": np.arange(len(chosen), dtype=np.int64),
-            "time": np.round(spec.start + np.arange(len(chosen)) / out_fps, 9) if fps else times[chosen],
-            "source_frame": chosen.astype(np.int64),
-            "source_time": times[chosen],
-            "fps": float(out_fps),
-        })
-        t["split"] = split_labels(len(t), p.split) if role == "target" else "source"
-        t["damaged"] = damaged_rows(row, times, chosen, t.time.to_numpy(), float(row.fps or 0))
-        tables.append(t)
-        log.info("'%s': %d frames kept at %.3f fps (%s)", spec.name, len(t), out_fps,
-                 ", ".join(f"{k} {v}" for k, v in t.split.value_counts().sort_index().items()))
-    return pd.concat(tables, ignore_index=True)
+    return pd.concat([index_video(p, spec.name, metadata) for _, spec in p.videos], ignore_index=True)
 
 
-def iter_extracted_frames(p: IngestConfig, metadata: pd.DataFrame, index: pd.DataFrame) -> Iterator[tuple[str, np.ndarray]]:
-    """Decode each video once and yield ``(key, frame)`` at the configured size, in index order."""
+def index_video(p: IngestConfig, name: str, metadata: pd.DataFrame) -> pd.DataFrame:
+    """:func:`build_frame_index` of the one video ``name`` (its row of ``metadata`` is enough)."""
+    role, _, spec = spec_key(p, name)
+    row = metadata.loc[metadata.video == spec.name].iloc[0]
+    times = frame_times(row.path, folder_fps=spec.folder_fps)
+    if len(times) != row.frame_count:
+        raise VideoError(f"video {row.path} changed since it was probed ({len(times)} vs {row.frame_count} frames); re-run ingest")
+    fps = spec.fps if spec.fps is not None else p.fps
+    chosen = select_frames(times, fps, spec.start, spec.end)
+    if p.max_frames is not None:
+        chosen = chosen[: p.max_frames]
+    if len(chosen) == 0:
+        raise VideoError(f"no frames of '{spec.name}' fall between start={spec.start}s and end={spec.end}s")
+    out_fps = fps or row.fps
+    t = pd.DataFrame({
+        "video": spec.name,
+        "role": role,
+        "frame": np.arange(len(chosen), dtype=np.int64),
+        "time": np.round(spec.start + np.arange(len(chosen)) / out_fps, 9) if fps else times[chosen],
+        "source_frame": chosen.astype(np.int64),
+        "source_time": times[chosen],
+        "fps": float(out_fps),
+    })
+    t["split"] = split_labels(len(t), p.split) if role == "target" else "source"
+    t["damaged"] = damaged_rows(row, times, chosen, t.time.to_numpy(), float(row.fps or 0))
+    log.info("'%s': %d frames kept at %.3f fps (%s)", spec.name, len(t), out_fps,
+             ", ".join(f"{k} {v}" for k, v in t.split.value_counts().sort_index().items()))
+    return t
+
+
+def iter_extracted_frames(p: IngestConfig, metadata: pd.DataFrame, index: pd.DataFrame,
+                          videos: list[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """Decode each video (of ``videos``; None = all configured) once and yield ``(key, frame)`` at the
+    configured size, in index order."""
     for _, spec in p.videos:
+        if videos is not None and spec.name not in videos:
+            continue
         path = metadata.loc[metadata.video == spec.name, "path"].iloc[0]
         rows = index[index.video == spec.name]
         wanted: dict[int, list[int]] = {}
