@@ -98,6 +98,16 @@ def result_name(info: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "unknown"
 
 
+def write_results(out: Path, stem: str, res: dict[str, Any], md: str) -> None:
+    """``<out>/<stem>.json`` and ``.md``, then the table on stdout."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(res, indent=1))
+    (out / f"{stem}.md").write_text(md + "\n")
+    say("")
+    say(md)
+    say(f"wrote {out / (stem + '.json')} and .md")
+
+
 # ----------------------------------------------------------------------------- training
 def parse_variant(v: str) -> tuple[str, dict[str, Any]]:
     """``precision[+cl][+compile]`` -> (precision, TrainParams overrides)."""
@@ -547,15 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     res["memory"] = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if torch.cuda.is_available() and args.device.startswith("cuda"):
         res["memory"]["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = result_name(info) + ("-quick" if q else "")
-    (out / f"{stem}.json").write_text(json.dumps(res, indent=1))
-    md = markdown(res)
-    (out / f"{stem}.md").write_text(md + "\n")
-    say("")
-    say(md)
-    say(f"wrote {out / (stem + '.json')} and .md")
+    write_results(Path(args.out), result_name(info) + ("-quick" if q else ""), res, markdown(res))
     return 0
 
 

@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         if ref is not None and row["policy"] != "default":
             row["ratio_vs_default"] = row["median"] / ref["median"]
     sys.path.insert(0, str(HERE))
-    from bench_suite import machine_info, result_name  # imports torch here, in the parent only
+    from bench_suite import machine_info, result_name, write_results  # imports torch here, in the parent only
 
     info = machine_info("cpu")
     res = {"cpu": info["cpu_model"], "machine": info, "rows": rows,
@@ -217,14 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                       "warmup": args.warmup, "rounds": rounds, "neighbour": args.neighbour, "tiny": args.tiny,
                       "threads": args.threads, "quick": q}}
     md = markdown(res)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"wait-policy-{result_name(info)}" + ("-quick" if q else "")
-    (out / f"{stem}.json").write_text(json.dumps(res, indent=1))
-    (out / f"{stem}.md").write_text(md + "\n")
-    say("")
-    say(md)
-    say(f"wrote {out / (stem + '.json')} and .md")
+    write_results(Path(args.out), f"wait-policy-{result_name(info)}" + ("-quick" if q else ""), res, md)
     return 0
 
 

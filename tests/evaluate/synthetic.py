@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from v2v_pipeline.models.factory import build_models, resolve_config
-from v2v_pipeline.storage import DictContent, FramesContent, frame_key
+from v2v_pipeline.storage import Archive, DictContent, FramesContent, frame_key, write_archive
 
 SIZE = (64, 32)  # width, height
 SPEED = 2
@@ -92,6 +92,13 @@ def dataset_archive(n: int, size: tuple[int, int] = SIZE, label_is_image: bool =
         items[f"flow/{t:06d}"] = flow
         items[f"valid/{t:06d}"] = valid
     return DictContent(items)
+
+
+def stored_dataset(folder: Path, n: int) -> tuple[Archive, pd.DataFrame]:
+    """:func:`dataset_archive` written to ``folder/dataset.zip`` and opened, with its frames table."""
+    path = folder / "dataset.zip"
+    write_archive(path, dataset_archive(n))
+    return Archive(path), dataset_frames(n)
 
 
 def keypoints_table(video: str, n: int, size: tuple[int, int] = SIZE) -> pd.DataFrame:

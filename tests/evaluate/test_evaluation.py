@@ -22,16 +22,13 @@ from v2v_pipeline.report import (
     split_segments,
     summary_metrics,
 )
-from v2v_pipeline.storage import Archive, write_archive
 
 N = 40
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ds") / "dataset.zip"
-    write_archive(path, syn.dataset_archive(N))
-    return Archive(path), syn.dataset_frames(N)
+    return syn.stored_dataset(tmp_path_factory.mktemp("ds"), N)
 
 
 def _run(dataset, generated=None, **kw):

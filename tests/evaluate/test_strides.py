@@ -21,16 +21,14 @@ from v2v_pipeline.report.strides import (
     stride_table,
 )
 from v2v_pipeline.report.verdict import stride_flags
-from v2v_pipeline.storage import Archive, write_archive
 
 N = 40
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ds") / "dataset.zip"
-    write_archive(path, syn.dataset_archive(N))
-    return DatasetReader(Archive(path)), syn.dataset_frames(N)
+    archive, frames = syn.stored_dataset(tmp_path_factory.mktemp("ds"), N)
+    return DatasetReader(archive), frames
 
 
 def test_one_step_flows_chain_into_the_flow_over_k_frames():
