@@ -62,8 +62,8 @@ def run_worker(args: argparse.Namespace) -> int:
     from _project import make_project_trainer
     from _recipes import quick, recipe
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads:  # the parent passes one value (``--threads N``); the option takes a list
+        torch.set_num_threads(args.threads[0])
     train = recipe(args.recipe)
     if args.tiny:
         train = quick(train)

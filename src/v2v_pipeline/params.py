@@ -135,7 +135,7 @@ class TrainParams:
     # auto: bf16 where native, else fp32 / fp16 (v2v_pipeline.runtime)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = False
-    # torch.compile (inductor) the generator's training step; off until measured faster (docs/performance.md); a
+    # torch.compile (inductor) the generator's training step; off: measured slower on CPU (docs/performance.md); a
     # failing compile (no C++ compiler, unsupported op) falls back to eager with a warning (runtime.choose_compile)
     compile: bool = False
     # torch CPU threads; null = one per CPU of the affinity mask (v2v_pipeline.runtime)
@@ -259,7 +259,7 @@ class TransferParams:
     device: Literal["auto", "cuda", "cpu"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     threads: int | None = None  # torch CPU threads; null = one per CPU of the affinity mask
-    # torch.compile (inductor) the generator; off until measured faster; eager with a warning when compiling fails
+    # torch.compile (inductor) the generator; off: pays only for long clips (docs/performance.md); eager on failure
     compile: bool = False
     faces: bool = True  # refine faces with the model's face GAN when it has one (needs face boxes)
     panel_height: int | None = None  # height of each side-by-side panel; null = the model's frame height

@@ -14,8 +14,8 @@ helpers below) so that every entry point makes the same choice on the same machi
 The choice and its reason are logged and returned (:class:`Runtime`), so the trainer records
 them in MLflow (``runtime/precision``, ``runtime/precision_reason``).
 
-``torch.compile`` (inductor; ``train.compile`` / ``transfer.compile``, off by default until it is
-measured) is decided here the same way (:func:`choose_compile`: on only when asked for and this
+``torch.compile`` (inductor; ``train.compile`` / ``transfer.compile``, off by default: see
+docs/performance.md) is decided here the same way (:func:`choose_compile`: on only when asked for and this
 machine can compile: dynamo supported, a C++ compiler on the CPU, triton on CUDA) and recorded as
 ``runtime/compile`` and ``runtime/compile_reason``; a compile that still fails at its first call
 falls back to eager with a warning (:class:`v2v_pipeline.fastpath.CompiledModule`).
@@ -173,10 +173,10 @@ def choose_compile(device: torch.device, requested: bool) -> tuple[bool, str]:
         cxx = cpp_compiler()
         if cxx is None:
             return False, "asked for, but no C++ compiler found ($CXX, c++, g++, clang++): inductor needs one; eager"
-        return True, f"compile: true; inductor with the C++ compiler {cxx}; speed-up not yet measured"
+        return True, f"compile: true; inductor with the C++ compiler {cxx}"
     if device.type == "cuda" and importlib.util.find_spec("triton") is None:
         return False, "asked for, but triton is not installed (inductor needs it on CUDA); eager"
-    return True, f"compile: true; inductor on {device.type}; speed-up not yet measured"
+    return True, f"compile: true; inductor on {device.type}"
 
 
 # ----------------------------------------------------------------------------- threads and seeds
@@ -215,6 +215,44 @@ def split_cpus(threads: int | None, workers: int, need_workers: bool) -> tuple[i
     return compute_threads(threads), data_workers(workers, threads)
 
 
+def busy_cpus(samples: int = 5, interval_s: float = 0.02, loadavg: str = "/proc/loadavg") -> float | None:
+    """CPUs that other processes keep busy right now: the kernel's count of runnable tasks (the 4th field
+    of ``/proc/loadavg``, which includes the task reading it) minus one, averaged over a few samples, so
+    that a spike does not count and the load average's minute-long lag does not either. ``None`` where the
+    file does not exist (not Linux). Machine-wide: inside a container it also counts the host's tasks."""
+    import time
+
+    seen = []
+    for i in range(samples):
+        try:
+            with open(loadavg) as f:
+                running = int(f.read().split()[3].split("/")[0])
+        except (OSError, IndexError, ValueError):
+            return None
+        seen.append(max(0, running - 1))
+        if i + 1 < samples:
+            time.sleep(interval_s)
+    return sum(seen) / len(seen)
+
+
+def contention_warning(threads: int, requested: int | None, busy: float | None, cpus: int) -> str | None:
+    """A warning when the chosen torch threads and the other busy tasks together oversubscribe the CPUs.
+
+    Measured on a 2-core AMD EPYC beside a busy torch process (benchmarks/results/wait-policy-amd-epyc.md):
+    2 spinning threads trained 0.32 steps/s, 1 thread 1.11, 2 threads with OMP_WAIT_POLICY=PASSIVE 0.70;
+    quiet, 2 threads did 1.75 and PASSIVE 1.33. So the default stays one thread per CPU, and a busy
+    machine gets this hint instead of a guess that would be wrong once the neighbour stops.
+    """
+    if busy is None or threads <= 1 or busy < 0.75 or threads + busy <= cpus + 0.25:
+        return None
+    free = max(1, int(cpus - busy + 0.5))
+    how = "" if requested is None else f" (threads: {requested} was set)"
+    return (f"{busy:.1f} of this machine's CPUs are busy with other processes and {threads} torch thread(s) would "
+            f"share {cpus}{how}: spinning OpenMP threads then slow down several-fold. For this run set "
+            f"threads: {free} (train.threads, transfer.threads), or export "
+            f"OMP_WAIT_POLICY=PASSIVE before starting (docs/performance.md, threads under load).")
+
+
 def set_threads(threads: int | None = None) -> int:
     """Set torch's intra-op threads (see :func:`compute_threads`) and return the number."""
     n = compute_threads(threads)
@@ -241,4 +279,13 @@ def resolve(device: str | torch.device = "auto", precision: str = "auto", thread
     n = set_threads(threads)
     rt = Runtime(dev, chosen, reason, n, compiled, compile_reason)
     log.info("%s on %s; %d CPU thread(s)", what, rt.describe(), n)
+    if dev.type == "cpu":
+        warn_if_contended(n, threads, what)
     return rt
+
+
+def warn_if_contended(threads: int, requested: int | None, what: str) -> None:
+    """Log :func:`contention_warning` for this machine now (CPU runs; the caller knows the device)."""
+    hint = contention_warning(threads, requested, busy_cpus(), available_cpus())
+    if hint:
+        log.warning("%s: %s", what, hint)

@@ -27,3 +27,15 @@ def test_the_table_has_a_row_per_policy_with_the_ratio():
     md = markdown({"cpu": "Some CPU", "rows": rows, "config": config})
     assert "| torch | 2 | PASSIVE | 1.100, 1.300 | 1.200 | 2.00x |" in md
     assert "| torch | 2 | default | 0.500, 0.700 | 0.600 |  |" in md
+
+
+def test_a_worker_with_a_thread_count_runs_and_reports_it():
+    """One worker run as the parent starts it (``--threads N``), tiny network, no neighbour: seconds."""
+    import argparse
+
+    from bench_wait_policy import measure
+
+    args = argparse.Namespace(recipe="default", size="64x32", precision="fp32", steps=1, warmup=1, tiny=True,
+                              max_seconds=300.0, neighbour_head_start=0.0)
+    out = measure(args, "PASSIVE", 1, None)
+    assert out["threads"] == 1 and out["omp_wait_policy"] == "PASSIVE" and out["steps_per_s"] > 0

@@ -60,6 +60,8 @@ def prepare_training(p: TrainParams, archive: Archive, frames: pd.DataFrame, seq
              "reading frames from the archive (over train.preload_max_gb)")
     threads, workers = runtime.split_cpus(p.threads, p.num_workers, need_workers=not in_memory)
     runtime.set_threads(threads)
+    if not info.enabled and runtime.pick_device(p.device).type == "cpu":  # DDP ranks would see each other as busy
+        runtime.warn_if_contended(threads, p.threads, "training")
     runtime.seed_everything(p.seed + info.rank)
     log.info("%d torch thread(s) of %d CPU(s) this process may use%s", threads, runtime.available_cpus(),
              f", {workers} data worker(s)" if not in_memory else "")
