@@ -3,7 +3,8 @@
 EDN and pix2pixHD regenerate the whole frame, static studio background included, through
 the generator's bottleneck; with a fixed camera most of the pixels never change, and the
 adversarial loss then sprinkles texture noise over them. Here the generator also sees a
-background plate (the per-pixel median of the training frames) and predicts an image and a
+background plate (the per-pixel median of the training frames, each frame's person box left
+out: ``training.trainer.median_plate``) and predicts an image and a
 soft mask, composed like vid2vid's foreground/background model::
 
     out = m * image + (1 - m) * plate,    (image, m) = G(concat(x, plate))

@@ -67,10 +67,47 @@ class TrainResult:
     summary: dict[str, float] = field(default_factory=dict)
 
 
-def median_plate(train: FrameTensors, size: tuple[int, int], max_frames: int = 200) -> torch.Tensor:
-    """Per-pixel median of (up to ``max_frames`` evenly spaced) training frames at ``size``, in [-1, 1]."""
+def median_plate(train: FrameTensors, size: tuple[int, int], max_frames: int = 200,
+                 person_margin: float = 0.15) -> torch.Tensor:
+    """The scene without the person: per-pixel median of (up to ``max_frames`` evenly spaced) training
+    frames at ``size``, in [-1, 1], each frame's person box (grown by ``person_margin`` of its size on
+    every side) left out of the median.
+
+    A plain median keeps the person wherever they stand in most of the frames; the generator's
+    composite then shows that figure as a ghost wherever its mask is 0, e.g. beside the person in
+    every test frame where they stand elsewhere (issue 14). Pixels inside the box in every sampled
+    frame keep the plain median; when they are under half of the frame they are inpainted from
+    their surroundings instead (OpenCV Telea), so a target who never leaves one spot does not
+    leave a figure in the plate. Frames without a person box count whole.
+    """
     pick = np.unique(np.linspace(0, len(train.frames) - 1, min(max_frames, len(train.frames))).astype(int))
-    plate = train.images[pick].float().median(dim=0).values[None] / 127.5 - 1.0
+    images = train.images[pick].float()
+    n, _, h, w = images.shape
+    free = torch.ones(n, 1, h, w, dtype=torch.bool)
+    for i, box in enumerate(train.person_boxes[pick].tolist()):
+        if not all(math.isfinite(v) for v in box) or box[2] <= box[0] or box[3] <= box[1]:
+            continue
+        mx, my = (box[2] - box[0]) * person_margin, (box[3] - box[1]) * person_margin
+        x0, y0 = max(0, math.floor(box[0] - mx)), max(0, math.floor(box[1] - my))
+        x1, y1 = min(w, math.ceil(box[2] + mx)), min(h, math.ceil(box[3] + my))
+        free[i, :, y0:y1, x0:x1] = False
+    plate = images.median(dim=0).values
+    never = ~free.any(dim=0)[0]  # (H, W): the person covers it in every sampled frame
+    if not bool(never.all()):
+        background = images.masked_fill(~free, float("nan")).nanmedian(dim=0).values
+        plate = torch.where(never, plate, background)
+    share = float(never.float().mean())
+    if 0 < share < 0.5:
+        import cv2  # noqa: PLC0415 - only here
+
+        rgb = plate.permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy()
+        hole = never.numpy().astype(np.uint8) * 255
+        plate = torch.from_numpy(cv2.inpaint(np.ascontiguousarray(rgb), hole, 5, cv2.INPAINT_TELEA)).permute(2, 0, 1)
+        plate = plate.float()
+    log.info("background plate: median of %d training frames without the person's box; %.1f %% of the pixels "
+             "are inside it in every frame (%s)", n, 100 * share,
+             "none" if share == 0 else "inpainted" if share < 0.5 else "plain median there")
+    plate = plate[None] / 127.5 - 1.0
     if plate.shape[-2:] != (size[1], size[0]):
         plate = F.interpolate(plate, size=(size[1], size[0]), mode="bilinear", align_corners=False, antialias=True)
     return plate
