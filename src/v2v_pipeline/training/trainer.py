@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from v2v_pipeline import runtime
+from v2v_pipeline.boxes import clip_box
 from v2v_pipeline.config import to_dict
 from v2v_pipeline.inference import FORMAT
 from v2v_pipeline.models.factory import count_parameters
@@ -88,8 +89,8 @@ def median_plate(train: FrameTensors, size: tuple[int, int], max_frames: int = 2
         if not all(math.isfinite(v) for v in box) or box[2] <= box[0] or box[3] <= box[1]:
             continue
         mx, my = (box[2] - box[0]) * person_margin, (box[3] - box[1]) * person_margin
-        x0, y0 = max(0, math.floor(box[0] - mx)), max(0, math.floor(box[1] - my))
-        x1, y1 = min(w, math.ceil(box[2] + mx)), min(h, math.ceil(box[3] + my))
+        x0, y0, x1, y1 = clip_box((math.floor(box[0] - mx), math.floor(box[1] - my), math.ceil(box[2] + mx),
+                                   math.ceil(box[3] + my)), (w, h))
         free[i, :, y0:y1, x0:x1] = False
     plate = images.median(dim=0).values
     never = ~free.any(dim=0)[0]  # (H, W): the person covers it in every sampled frame
