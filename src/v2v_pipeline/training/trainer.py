@@ -92,11 +92,13 @@ def median_plate(train: FrameTensors, size: tuple[int, int], max_frames: int = 2
         x0, y0, x1, y1 = clip_box((math.floor(box[0] - mx), math.floor(box[1] - my), math.ceil(box[2] + mx),
                                    math.ceil(box[3] + my)), (w, h))
         free[i, :, y0:y1, x0:x1] = False
-    plate = images.median(dim=0).values
     never = ~free.any(dim=0)[0]  # (H, W): the person covers it in every sampled frame
-    if not bool(never.all()):
-        background = images.masked_fill(~free, float("nan")).nanmedian(dim=0).values
-        plate = torch.where(never, plate, background)
+    if bool(never.all()):
+        plate = images.median(dim=0).values
+    else:
+        plate = images.masked_fill(~free, float("nan")).nanmedian(dim=0).values
+        if bool(never.any()):  # the plain median only where no frame is free (else nanmedian is NaN there)
+            plate = torch.where(never, images.median(dim=0).values, plate)
     share = float(never.float().mean())
     if 0 < share < 0.5:
         import cv2  # noqa: PLC0415 - only here
