@@ -88,6 +88,7 @@ class ProjectHooks:
         if self._context is not None:
             validate_all(params)
             validation.check_run(params, {n.name for n in pipeline.nodes})
+            _check_dataset_labels(params, pipeline, catalog)
         project = Path(run_params.get("project_path") or ".")
         self._produced = set(pipeline.all_outputs())
         interrupt.clean_stale(_leftover_roots(project, params))
@@ -185,6 +186,23 @@ class ProjectHooks:
             write_json_atomic(MANIFEST_DIR / "runs" / str(run_params["run_id"]) / out.name, manifest)
         log.info("manifest of %d artifacts written to %s", len(manifest["artifacts"]), out)
         _log_manifest_to_mlflow(out, manifest, self._versions)
+
+
+def _check_dataset_labels(params: dict[str, Any], pipeline, catalog) -> None:
+    """A run that trains or evaluates on the stored dataset (without building it) stops when the
+    target's newest labels came from another backend than its configuration names."""
+    if "dataset_archive" not in pipeline.inputs():  # built in this run, or not used
+        return
+    from v2v_pipeline.pipelines.videos import video_names
+
+    target = video_names(params)[0]
+    try:
+        summary = catalog.load(f"{target}.label_summary")
+    except Exception:  # noqa: BLE001 - none stored (a dataset from before label summaries): nothing to compare
+        return
+    problems = validation.dataset_label_problems(params, target, summary)
+    if problems:
+        raise validation.ValidationError("the run cannot give a correct result:\n  - " + "\n  - ".join(problems))
 
 
 def _load_path(dataset: Any) -> tuple[Path | None, str | None]:

@@ -93,3 +93,36 @@ def test_tracking_helpers_never_fail_on_a_name_mlflow_rejects(tmp_path, monkeypa
     data = mlflow.get_run(run.info.run_id).data
     assert data.metrics == {"ingest_bad_frames_Quelle ___": 3.0}
     assert data.tags["video.Quelle ___"] == "x"
+
+
+# --------------------------------------------------------------------------- dataset built for another env
+def test_dataset_labelled_by_another_backend_is_named():
+    from v2v_pipeline.validation import configured_label_backend, dataset_label_problems
+
+    maps = {"label": {"backend": "mediapipe", "videos": {"subject4": {"backend": "label_maps", "path": "x"}}}}
+    assert configured_label_backend(maps, "subject4") == "label_maps"
+    assert configured_label_backend(maps, "other") == "mediapipe"
+    assert configured_label_backend({}, "subject4") == "mediapipe"
+    assert dataset_label_problems(maps, "subject4", {"backend": "label_maps"}) == []
+    assert dataset_label_problems(maps, "subject4", None) == []  # nothing stored yet: nothing to compare
+    (msg,) = dataset_label_problems({}, "subject4", {"backend": "label_maps"})
+    assert "'label_maps'" in msg and "'mediapipe'" in msg and "--pipelines=data" in msg
+
+
+def test_training_on_another_envs_dataset_stops_in_the_hook(kedro_project):
+    """Environments share data/: training with MediaPipe labels configured on a dataset whose target
+    labels came from label maps stops before the first node, naming both backends."""
+    import json
+
+    version = kedro_project.root / "data/03_primary/videos/t/label_summary.json/2026-01-01T00.00.00.000Z"
+    version.mkdir(parents=True)
+    (version / "label_summary.json").write_text(json.dumps({"video": "t", "backend": "label_maps", "metrics": {}}))
+    params = {"ingest": {"target": {"name": "t", "path": "demo:target"}, "sources": []}}
+    with pytest.raises(ValidationError, match="labelled with backend 'label_maps'.*labels it with 'mediapipe'"):
+        kedro_project("train", params=params)
+    assert not list((kedro_project.root / "data").rglob("*.pt"))
+    # the configuration that built it passes the check (and then fails for the missing dataset, as before)
+    maps = {**params, "label": {"videos": {"t": {"backend": "label_maps", "path": str(kedro_project.root)}}}}
+    with pytest.raises(Exception) as err:
+        kedro_project("train", params=maps)
+    assert "labelled with backend" not in str(err.value)
