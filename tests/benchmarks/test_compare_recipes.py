@@ -45,6 +45,23 @@ def test_the_table_has_a_row_per_recipe_and_stride_with_the_change_against_strid
     assert "`default` 161238c45eed403e" in md
 
 
+def test_face_and_perceptual_rows_are_the_default_plus_one_change():
+    face = cr.recipe_params("default_face", 15, strides=[1], side_by_side=True)["train"]
+    assert face["network"] == {"face_gan": True} and face["face"] == {"enabled": True}
+    perceptual = cr.recipe_params("default_perceptual", 15, strides=[1], side_by_side=True)["train"]
+    assert perceptual["perceptual"] == "vgg16_hed"
+    # not the path `auto` looks at, so the other recipes keep training without the perceptual term
+    assert perceptual["perceptual_weights"] != "data/06_models/pretrained/vgg16_hed_features.pth"
+    results = {"default": {"run_id": "a" * 16, "steps": 900, "metrics": {"eval/ssim_person_mean": 0.62}},
+               "default_face": {"run_id": "b" * 16, "steps": 880, "metrics": {
+                   "eval/ssim_person_mean": 0.62, "eval/ssim_face_mean": 0.41, "eval/psnr_face_mean": 17.5,
+                   "eval/pose_distance_face_mean": 2.25}}}
+    md = cr.markdown_table(results, [1], 15)
+    assert "| recipe | SSIM face | PSNR face (dB) | face landmark dist (px) |" in md
+    assert "| `default_face` | 0.410 | 17.50 | 2.25 |" in md and "| `default` | - | - | - |" in md
+    assert "SSIM face" not in cr.markdown_table({"default": results["default"]}, [1], 15)  # no face boxes: no rows
+
+
 @pytest.mark.slow
 def test_smoke_comparison_trains_two_recipes_side_by_side_and_writes_the_table(kedro_project, tmp_path):
     root = kedro_project.root

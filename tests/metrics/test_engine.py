@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from v2v_pipeline.metrics import registry, ssim, warp_error, warp_l1_255
-from v2v_pipeline.metrics.engine import Evaluator, Frame, ImageQuality, Tof, Warping, image_scores, score_frames
+from v2v_pipeline.metrics import psnr, registry, ssim, warp_error, warp_l1_255
+from v2v_pipeline.metrics.engine import (FACE_JOINTS, Evaluator, Frame, ImageQuality, Pose, Tof, Warping, box_scores,
+                                         image_scores, score_frames)
 
 
 def _clip(n=4, h=24, w=32, seed=0):
@@ -70,6 +71,44 @@ def test_every_column_of_the_engine_is_in_the_registry():
     for col in ev.table().columns:
         assert registry.info(col) is not None, col
     assert registry.summary_columns(ev.table().columns)[:2] == ["ssim", "ssim_person"]
+
+
+def test_face_box_scores_and_face_landmark_distance():
+    gen, real, _, _ = _clip(2)
+    face = (4, 2, 14, 12)
+    scores = ImageQuality().update(Frame(gen[0], real[0], (0, 0, 32, 24), face_box=face))
+    assert scores["ssim_face"] == pytest.approx(ssim(gen[0], real[0], box=face))
+    assert scores["psnr_face"] == pytest.approx(psnr(gen[0][2:12, 4:14], real[0][2:12, 4:14]))
+    assert scores["ssim_face"] != pytest.approx(scores["ssim_person"])  # a region of its own
+    assert "ssim_face" not in ImageQuality().update(Frame(gen[0], real[0], None))  # no face box: no face score
+    assert math.isnan(box_scores(gen[0], real[0], (40, 30, 50, 40), "face")["ssim_face"])  # outside the frame
+    for col in ("ssim_face", "psnr_face", "pose_distance_face"):
+        assert registry.info(col) is not None, col
+
+    # the face landmark distance: only nose, eyes and ears count
+    ref = np.zeros((25, 3), np.float32)
+    ref[:, 2] = 1.0
+    ref[:, :2] = np.arange(50, dtype=np.float32).reshape(25, 2)
+    detected = ref.copy()
+    detected[list(FACE_JOINTS), 0] += 3.0  # the face 3 px off
+    detected[4, 0] += 30.0  # a wrist 30 px off
+    pose = Pose(lambda: _Fixed(detected), real_reference=False)
+    out = pose.update(Frame(gen[0], real[0], reference_pose=ref))
+    assert out["pose_distance_face"] == pytest.approx(3.0)
+    assert out["pose_distance"] == pytest.approx((5 * 3.0 + 30.0) / 25)
+
+
+class _Fixed:
+    """A pose 'labeler' that returns the same keypoints for every image."""
+
+    def __init__(self, kp):
+        self.kp = kp
+
+    def reset(self):
+        pass
+
+    def __call__(self, image):
+        return self.kp
 
 
 @pytest.mark.parametrize(("name", "stem", "mode"), [

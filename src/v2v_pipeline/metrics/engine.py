@@ -31,6 +31,7 @@ from .pose import PoseDistance, pose_distance
 from .temporal import tof, warp_error, warp_l1_255
 
 BODY_25_JOINTS = 25
+FACE_JOINTS = (0, 15, 16, 17, 18)  # BODY_25 nose, right / left eye, right / left ear: the face's landmarks
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Frame:
     flow: np.ndarray | None = None  # backward flow (H, W, 2) from this frame to the previous one
     valid: np.ndarray | None = None  # bool (H, W): pixels where that flow is reliable
     reference_pose: np.ndarray | None = None  # (25, 3) input keypoints in these pixels
+    face_box: Box | None = None  # face box in these pixels (face-crop SSIM / PSNR: the EDN face GAN's region)
 
     def __post_init__(self) -> None:
         if self.generated.shape != self.real.shape:
@@ -62,17 +64,21 @@ class Metric(Protocol):
 
 
 # --------------------------------------------------------------------------- per-frame metrics
+def box_scores(image: np.ndarray, real: np.ndarray, box: Box | None, name: str) -> dict[str, float]:
+    """``ssim_<name>`` (the SSIM map of the whole frame averaged inside ``box``) and ``psnr_<name>`` (of
+    the crops); NaN without a box or when it lies outside the frame."""
+    if box is None:
+        return {f"ssim_{name}": np.nan, f"psnr_{name}": np.nan}
+    x0, y0, x1, y1 = clip_box(box, (real.shape[1], real.shape[0]))
+    if not (x1 > x0 and y1 > y0):
+        return {f"ssim_{name}": np.nan, f"psnr_{name}": np.nan}
+    crop = (slice(y0, y1), slice(x0, x1))
+    return {f"ssim_{name}": ssim(image, real, box=(x0, y0, x1, y1)), f"psnr_{name}": psnr(image[crop], real[crop])}
+
+
 def image_scores(image: np.ndarray, real: np.ndarray, box: Box | None) -> dict[str, float]:
     """SSIM and PSNR of ``image`` against ``real`` on the whole frame and inside ``box`` (NaN without one)."""
-    scores = {"ssim": ssim(image, real), "psnr": psnr(image, real)}
-    if box is None:
-        scores["ssim_person"] = scores["psnr_person"] = np.nan
-    else:
-        x0, y0, x1, y1 = clip_box(box, (real.shape[1], real.shape[0]))
-        scores["ssim_person"] = ssim(image, real, box=(x0, y0, x1, y1))
-        crop = (slice(y0, y1), slice(x0, x1))
-        scores["psnr_person"] = psnr(image[crop], real[crop]) if x1 > x0 and y1 > y0 else np.nan
-    return scores
+    return {"ssim": ssim(image, real), "psnr": psnr(image, real), **box_scores(image, real, box, "person")}
 
 
 class _Stateless:
@@ -84,10 +90,14 @@ class _Stateless:
 
 
 class ImageQuality(_Stateless):
-    """``ssim``, ``psnr``, ``ssim_person``, ``psnr_person`` of the generated frame."""
+    """``ssim``, ``psnr``, ``ssim_person``, ``psnr_person`` of the generated frame, and ``ssim_face``,
+    ``psnr_face`` for a frame with a face box."""
 
     def update(self, frame: Frame) -> dict[str, float]:
-        return image_scores(frame.generated, frame.real, frame.box)
+        scores = image_scores(frame.generated, frame.real, frame.box)
+        if frame.face_box is not None:
+            scores.update(box_scores(frame.generated, frame.real, frame.face_box, "face"))
+        return scores
 
 
 class Baseline(_Stateless):
@@ -176,7 +186,10 @@ class Pose:
         self.kp_ref.append(ref)
         self.kp_gen.append(self.gen(frame.generated))
         d = pose_distance(self.kp_gen[-1], ref, self.min_confidence)
-        out = {"pose_distance": float(d.per_frame[0]), "pose_joints": int(d.n_joints[0])}
+        face = list(FACE_JOINTS)
+        out = {"pose_distance": float(d.per_frame[0]), "pose_joints": int(d.n_joints[0]),
+               "pose_distance_face": float(pose_distance(self.kp_gen[-1][face], ref[face],
+                                                         self.min_confidence).per_frame[0])}
         if self.real is not None:
             self.kp_real.append(self.real(frame.real))
             out["pose_distance_real"] = float(pose_distance(self.kp_real[-1], ref, self.min_confidence).per_frame[0])

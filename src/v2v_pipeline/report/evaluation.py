@@ -255,7 +255,8 @@ def evaluate_segments(
                 info = table.loc[f]
                 flow, valid = data.backward(f, prev_f) if prev_f is not None else (None, None)
                 evaluator.update(Frame(gen, real, box_from_row(info, "person", box_scale), prev_gen, prev_real,
-                                       flow, valid, reference.get(f) if use_pose else None),
+                                       flow, valid, reference.get(f) if use_pose else None,
+                                       box_from_row(info, "face", box_scale)),
                                  frame=f, segment=s, time=float(info.get("time", np.nan)))
                 prev_gen, prev_real, prev_f = gen, real, f
                 bar.update(1)

@@ -32,7 +32,8 @@ from v2v_pipeline.metrics.engine import ImageQuality, Metric, Pose, Tof, Warping
 
 from .evaluation import DatasetReader, MetricModels, evaluate_segments
 
-REUSED_COLUMNS = ("ssim", "psnr", "ssim_person", "psnr_person", "pose_distance", "pose_joints", "pose_distance_real")
+REUSED_COLUMNS = ("ssim", "psnr", "ssim_person", "psnr_person", "ssim_face", "psnr_face", "pose_distance",
+                  "pose_joints", "pose_distance_real", "pose_distance_face")
 """Per-frame columns of a stateless model (pix2pixHD) that do not depend on the stride."""
 
 
