@@ -77,7 +77,10 @@ def test_face_box_scores_and_face_landmark_distance():
     gen, real, _, _ = _clip(2)
     face = (4, 2, 14, 12)
     scores = ImageQuality().update(Frame(gen[0], real[0], (0, 0, 32, 24), face_box=face))
-    assert scores["ssim_face"] == pytest.approx(ssim(gen[0], real[0], box=face))
+    mask = np.zeros((24, 32), bool)
+    mask[2:12, 4:14] = True  # a 10x10 box, under SSIM's window: the frame's SSIM map averaged over it
+    assert math.isnan(ssim(gen[0], real[0], box=face))
+    assert scores["ssim_face"] == pytest.approx(ssim(gen[0], real[0], mask=mask))
     assert scores["psnr_face"] == pytest.approx(psnr(gen[0][2:12, 4:14], real[0][2:12, 4:14]))
     assert scores["ssim_face"] != pytest.approx(scores["ssim_person"])  # a region of its own
     assert "ssim_face" not in ImageQuality().update(Frame(gen[0], real[0], None))  # no face box: no face score

@@ -64,16 +64,26 @@ class Metric(Protocol):
 
 
 # --------------------------------------------------------------------------- per-frame metrics
-def box_scores(image: np.ndarray, real: np.ndarray, box: Box | None, name: str) -> dict[str, float]:
-    """``ssim_<name>`` (the SSIM map of the whole frame averaged inside ``box``) and ``psnr_<name>`` (of
-    the crops); NaN without a box or when it lies outside the frame."""
+def box_scores(image: np.ndarray, real: np.ndarray, box: Box | None, name: str, *,
+               crop: bool = True) -> dict[str, float]:
+    """``ssim_<name>`` and ``psnr_<name>`` inside ``box``; NaN without a box or when it lies outside the frame.
+
+    ``crop``: SSIM of the cropped images (NaN for a crop under the 11x11 window); otherwise the SSIM map
+    of the whole frame averaged over the box, which also scores boxes of a few pixels (a face at 256x128).
+    PSNR is always that of the crops."""
     if box is None:
         return {f"ssim_{name}": np.nan, f"psnr_{name}": np.nan}
     x0, y0, x1, y1 = clip_box(box, (real.shape[1], real.shape[0]))
     if not (x1 > x0 and y1 > y0):
         return {f"ssim_{name}": np.nan, f"psnr_{name}": np.nan}
-    crop = (slice(y0, y1), slice(x0, x1))
-    return {f"ssim_{name}": ssim(image, real, box=(x0, y0, x1, y1)), f"psnr_{name}": psnr(image[crop], real[crop])}
+    region = (slice(y0, y1), slice(x0, x1))
+    if crop:
+        value = ssim(image, real, box=(x0, y0, x1, y1))
+    else:
+        mask = np.zeros(real.shape[:2], bool)
+        mask[region] = True
+        value = ssim(image, real, mask=mask)
+    return {f"ssim_{name}": value, f"psnr_{name}": psnr(image[region], real[region])}
 
 
 def image_scores(image: np.ndarray, real: np.ndarray, box: Box | None) -> dict[str, float]:
@@ -96,7 +106,7 @@ class ImageQuality(_Stateless):
     def update(self, frame: Frame) -> dict[str, float]:
         scores = image_scores(frame.generated, frame.real, frame.box)
         if frame.face_box is not None:
-            scores.update(box_scores(frame.generated, frame.real, frame.face_box, "face"))
+            scores.update(box_scores(frame.generated, frame.real, frame.face_box, "face", crop=False))
         return scores
 
 
