@@ -4,6 +4,9 @@
     # issue 14's equal-compute comparison: the recipes train at the same time, one CPU thread each
     .venv/bin/python benchmarks/compare_recipes.py --env subject4_maps --recipes default pix2pixhd_faithful \\
         --minutes 15 45 --side-by-side
+    # the face GAN's and the perceptual loss's before/after rows (the default with one change each)
+    .venv/bin/python benchmarks/compare_recipes.py --env subject4 --recipes default_face default_perceptual \
+        --minutes 15 --side-by-side --pin-cpus --out data/08_reporting/compare/subject4_rows
     # one after the other, each with the whole machine (the earlier docs/results.md table)
     .venv/bin/python benchmarks/compare_recipes.py --env subject4 --minutes 15
     # smoke on the built-in demo (after `kedro run --pipelines=data`): two steps of tiny networks, 8 test
