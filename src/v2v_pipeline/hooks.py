@@ -193,6 +193,8 @@ def _check_dataset_labels(params: dict[str, Any], pipeline, catalog) -> None:
     target's newest labels came from another backend than its configuration names."""
     if "dataset_archive" not in pipeline.inputs():  # built in this run, or not used
         return
+    from v2v_pipeline.config import parse
+    from v2v_pipeline.params import LabelParams
     from v2v_pipeline.pipelines.videos import video_names
 
     target = video_names(params)[0]
@@ -200,7 +202,8 @@ def _check_dataset_labels(params: dict[str, Any], pipeline, catalog) -> None:
         summary = catalog.load(f"{target}.label_summary")
     except Exception:  # noqa: BLE001 - none stored (a dataset from before label summaries): nothing to compare
         return
-    problems = validation.dataset_label_problems(params, target, summary)
+    wanted = parse(LabelParams, params.get("label"), "label").source_for(target).backend  # as labeling resolves it
+    problems = validation.dataset_label_problems(wanted, target, summary)
     if problems:
         raise validation.ValidationError("the run cannot give a correct result:\n  - " + "\n  - ".join(problems))
 

@@ -145,24 +145,15 @@ def check_inputs(params: Mapping[str, Any], nodes: set[str] | None = None) -> li
     return problems
 
 
-def configured_label_backend(params: Mapping[str, Any], video: str) -> str:
-    """The backend this configuration labels ``video`` with (``label.videos.<video>.backend``, else
-    ``label.backend``), as :meth:`v2v_pipeline.labels.config.LabelConfig.source_for` resolves it."""
-    per_video = _get(params, "label", "videos", video)
-    if isinstance(per_video, Mapping) and per_video.get("backend"):
-        return str(per_video["backend"])
-    return str(_get(params, "label", "backend", default=None) or "mediapipe")
-
-
-def dataset_label_problems(params: Mapping[str, Any], target: str, summary: Mapping[str, Any] | None) -> list[str]:
+def dataset_label_problems(wanted: str, target: str, summary: Mapping[str, Any] | None) -> list[str]:
     """A run that trains or evaluates on the stored dataset without rebuilding it, where the newest
     labels of the target (``summary``: its ``<target>.label_summary``, None when there is none) came
-    from another backend than this run's configuration names. Kedro environments share ``data/`` and
-    the newest version of each artifact is loaded, so after ``kedro run --env=A --pipelines=data`` a
-    ``--env=B`` training would otherwise train on A's labels without a word."""
+    from another backend than ``wanted``, the one this run's configuration names. Kedro environments
+    share ``data/`` and the newest version of each artifact is loaded, so after ``kedro run --env=A
+    --pipelines=data`` a ``--env=B`` training would otherwise train on A's labels without a word."""
     if not summary or not summary.get("backend"):
         return []
-    built, wanted = str(summary["backend"]), configured_label_backend(params, target)
+    built = str(summary["backend"])
     if built == wanted:
         return []
     return [f"the stored dataset's target '{target}' was labelled with backend '{built}', but this run's "

@@ -97,15 +97,21 @@ def test_tracking_helpers_never_fail_on_a_name_mlflow_rejects(tmp_path, monkeypa
 
 # --------------------------------------------------------------------------- dataset built for another env
 def test_dataset_labelled_by_another_backend_is_named():
-    from v2v_pipeline.validation import configured_label_backend, dataset_label_problems
+    from v2v_pipeline.config import parse
+    from v2v_pipeline.params import LabelParams
+    from v2v_pipeline.validation import dataset_label_problems
+
+    def configured_label_backend(params, video):  # what the hook compares: the backend labeling would use
+        return parse(LabelParams, params.get("label"), "label").source_for(video).backend
 
     maps = {"label": {"backend": "mediapipe", "videos": {"subject4": {"backend": "label_maps", "path": "x"}}}}
     assert configured_label_backend(maps, "subject4") == "label_maps"
     assert configured_label_backend(maps, "other") == "mediapipe"
     assert configured_label_backend({}, "subject4") == "mediapipe"
-    assert dataset_label_problems(maps, "subject4", {"backend": "label_maps"}) == []
-    assert dataset_label_problems(maps, "subject4", None) == []  # nothing stored yet: nothing to compare
-    (msg,) = dataset_label_problems({}, "subject4", {"backend": "label_maps"})
+    wanted = configured_label_backend(maps, "subject4")
+    assert dataset_label_problems(wanted, "subject4", {"backend": "label_maps"}) == []
+    assert dataset_label_problems("label_maps", "subject4", None) == []  # nothing stored yet: nothing to compare
+    (msg,) = dataset_label_problems(configured_label_backend({}, "subject4"), "subject4", {"backend": "label_maps"})
     assert "'label_maps'" in msg and "'mediapipe'" in msg and "--pipelines=data" in msg
 
 
