@@ -80,6 +80,8 @@ RECIPES: dict[str, dict] = {
     # so that `auto` in the other recipes does not pick them up
     "default_perceptual": {"perceptual": "vgg16_hed",
                            "perceptual_weights": "data/06_models/compare/vgg16_hed_features.pth"},
+    # vid2vid's warp loss on each generated pair (frame t vs frame t-1 warped by the real flow), weight 10 as vid2vid
+    "default_warp": {"loss": {"edn_warp": 10.0}},
 }
 
 COLUMNS = {

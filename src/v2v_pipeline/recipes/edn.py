@@ -1,7 +1,9 @@
 """Everybody Dance Now (Chan et al. 2019): ``G(label_t, output_{t-1})`` trained on pairs.
 
 The discriminator sees ``concat(label_{t-1}, label_t, img_{t-1}, img_t)``; the gradient flows
-through the first frame of the pair into the second. The optional background plate lives in
+through the first frame of the pair into the second. ``loss.edn_warp`` adds vid2vid's warp loss:
+each generated frame against the previous generated frame warped by the real flow (masked by the
+flow's validity, target detached). The optional background plate lives in
 the generator (``models/background.py``); the face GAN is :mod:`.face`.
 """
 
@@ -11,6 +13,7 @@ import torch
 from torch import nn
 
 from v2v_pipeline.models.edn import edn_discriminator_input
+from v2v_pipeline.models.losses import warp_loss
 from v2v_pipeline.recipes.base import BaseRecipe, GeneratorLosses
 
 
@@ -58,6 +61,10 @@ class Recipe(BaseRecipe):
             real_in = edn_discriminator_input(labels[:, t - 1], labels[:, t], reals[:, t - 1], reals[:, t])
             out.adversarial("D", D, fake_in, real_in, "G", self.terms.weights.gan, 1.0 / n_pairs)
         out.reconstruction(fakes.flatten(0, 1), reals.flatten(0, 1))
+        if self.terms.weights.edn_warp > 0:  # vid2vid's temporal consistency: frame t vs t-1 warped by the real flow
+            out.losses["G_warp"] = warp_loss(fakes[:, 1:].flatten(0, 1), fakes[:, :-1].flatten(0, 1),
+                                             batch["flow"][:, 1:].flatten(0, 1),
+                                             batch["valid"][:, 1:].flatten(0, 1)) * self.terms.weights.edn_warp
         return out.result()
 
     def images_per_sample(self, sequence_length: int, generator: nn.Module) -> int:
