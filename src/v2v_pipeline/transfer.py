@@ -114,9 +114,20 @@ def folder_clip(p: TransferParams, generator: FrameGenerator, fit: str) -> tuple
                              "label maps like the ones the label pipeline renders")
         return label
 
-    if generator.face_generator is not None and p.faces:
-        log.info("transfer: label folder has no face boxes, so the model's face GAN is not used")
-    clip = Clip([f"{i:06d}" for i in range(len(files))], LazyFrames(read, files))
+    boxes = None
+    if generator.face_generator is not None and p.faces:  # no keypoints: the boxes come from the maps' head colours
+        from v2v_pipeline.labels.map_boxes import face_boxes_from_maps
+
+        def native():  # at the maps' own resolution; a grey map has no head colours
+            for path in files:
+                label = read_label_map(path)
+                yield label if label.ndim == 3 else np.full((1, 1, 3), 255, np.uint8)
+
+        boxes = face_boxes_from_maps(native(), (size, fit))
+        found = int(np.isfinite(boxes[:, 0]).sum())
+        log.info("transfer: face boxes from the label maps' head colours for %d of %d frames (the face GAN refines "
+                 "those)", found, len(files))
+    clip = Clip([f"{i:06d}" for i in range(len(files))], LazyFrames(read, files), boxes)
     return clip, {"kind": "label_folder", "name": str(p.source.label_folder), "fps": float(p.source.fps)}
 
 

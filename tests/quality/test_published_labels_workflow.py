@@ -6,6 +6,7 @@ training input), a few training steps with the face GAN, ``evaluate`` with perso
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def _newest(root: Path, pattern: str) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_published_label_maps_data_train_evaluate_transfer(kedro_project, tmp_path):
+def test_published_label_maps_data_train_evaluate_transfer(kedro_project, tmp_path, caplog):
     video = shared_file("edn_subject4", "target_train.mp4")
     maps, mapping = shared_file("edn_subject4", "openpose"), shared_file("edn_subject4", "frames.csv")
     root = kedro_project.root
@@ -76,7 +77,9 @@ def test_published_label_maps_data_train_evaluate_transfer(kedro_project, tmp_pa
     for source_frame in table.source_frame.iloc[-10:]:
         shutil.copy(maps / f"frame{source_frame:06d}.png", unseen)
     shutil.rmtree(root / "data/04_feature")  # transfer from a folder needs nothing of normalize
-    kedro_project("transfer", params={"transfer": {"source": {"video": None, "label_folder": str(unseen), "fps": 7.5},
-                                                   "device": "cpu"}})
+    with caplog.at_level(logging.INFO, logger="v2v_pipeline.transfer"):
+        kedro_project("transfer", params={"transfer": {"source": {"video": None, "label_folder": str(unseen),
+                                                                  "fps": 7.5}, "device": "cpu"}})
+    assert "face boxes from the label maps' head colours for 10 of 10 frames" in caplog.text  # the face GAN runs
     info = probe_video(_newest(root, "data/07_model_output/transfer.mp4/*/transfer.mp4"))
     assert (info.frame_count, info.width, info.height) == (10, 128, 64)
