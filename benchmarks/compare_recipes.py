@@ -80,7 +80,9 @@ RECIPES: dict[str, dict] = {
     # so that `auto` in the other recipes does not pick them up
     "default_perceptual": {"perceptual": "vgg16_hed",
                            "perceptual_weights": "data/06_models/compare/vgg16_hed_features.pth"},
-    # vid2vid's warp loss on each generated pair (frame t vs frame t-1 warped by the real flow), weight 10 as vid2vid
+    # the default without vid2vid's warp loss on each generated pair (train.loss.edn_warp, on by default since
+    # it beat this at 15 and 45 minutes; docs/results.md). `default_warp` is the name those runs had.
+    "default_no_warp": {"loss": {"edn_warp": 0.0}},
     "default_warp": {"loss": {"edn_warp": 10.0}},
 }
 

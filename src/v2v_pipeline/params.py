@@ -73,7 +73,7 @@ class LossWeights:
     temporal_gan: float = 1.0  # vid2vid temporal discriminator
     flow: float = 10.0  # vid2vid: predicted vs reference flow (masked by its validity)
     warp: float = 10.0  # vid2vid: warp consistency of consecutive generated frames
-    edn_warp: float = 0.0  # EDN: the same warp consistency on each generated pair (0 = off)
+    edn_warp: float = 10.0  # EDN: the same warp consistency on each generated pair (0 = off; issue 14)
     face: float = 1.0  # EDN face GAN reconstruction (L1 + VGG on the face crop)
 
 

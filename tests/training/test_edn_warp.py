@@ -1,4 +1,4 @@
-"""EDN's optional warp loss (``train.loss.edn_warp``): vid2vid's temporal consistency on each generated pair."""
+"""EDN's warp loss (``train.loss.edn_warp``, 10 by default): vid2vid's temporal consistency on each generated pair."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_warp_loss_is_zero_for_frames_that_follow_the_real_flow_and_positive_oth
     assert _losses(still, flow, valid, 10.0)["G_warp"].item() > 0.05
 
 
-def test_warp_loss_ignores_pixels_where_the_flow_is_invalid_and_is_off_by_default():
+def test_warp_loss_ignores_pixels_where_the_flow_is_invalid_and_is_off_at_weight_zero():
     still, flow = _pair(moved=False)
     assert _losses(still, flow, torch.zeros(1, 2, 1, 16, 32), 10.0)["G_warp"].item() == 0.0
     assert "G_warp" not in _losses(still, flow, torch.ones(1, 2, 1, 16, 32), 0.0)
