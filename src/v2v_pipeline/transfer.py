@@ -118,7 +118,7 @@ def folder_clip(p: TransferParams, generator: FrameGenerator, fit: str) -> tuple
     if generator.face_generator is not None and p.faces:  # no keypoints: the boxes come from the maps' head colours
         from v2v_pipeline.labels.map_boxes import face_boxes_from_maps
 
-        def native():  # at the maps' own resolution; a grey map has no head colours
+        def native():  # at the maps' own resolution; an index (one-channel) map has no head colours
             for path in files:
                 label = read_label_map(path)
                 yield label if label.ndim == 3 else np.full((1, 1, 3), 255, np.uint8)

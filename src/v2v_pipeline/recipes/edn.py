@@ -1,9 +1,9 @@
 """Everybody Dance Now (Chan et al. 2019): ``G(label_t, output_{t-1})`` trained on pairs.
 
 The discriminator sees ``concat(label_{t-1}, label_t, img_{t-1}, img_t)``; the gradient flows
-through the first frame of the pair into the second. ``loss.edn_warp`` (10, on by default) adds vid2vid's warp loss:
-each generated frame against the previous generated frame warped by the real flow (masked by the
-flow's validity, target detached). The optional background plate lives in
+through the first frame of the pair into the second. ``loss.edn_warp`` (10, on by default) adds
+vid2vid's warp loss: each generated frame against the previous generated frame warped by the real
+flow (masked by the flow's validity, target detached). The optional background plate lives in
 the generator (``models/background.py``); the face GAN is :mod:`.face`.
 """
 
