@@ -25,6 +25,7 @@ from . import skeleton as sk
 _EYE_EAR_LIMBS = ((19, 20), (21, 22))
 _HEAD_JOINTS = (19, 20, 21, 22)
 _ALPHA = 0.6  # EDN blends limbs over the canvas with this alpha (render.RenderStyle)
+_DARK = 80  # the face dots are black; every channel of a face-dot pixel is below this
 
 
 def _colors(joints) -> np.ndarray:
@@ -39,21 +40,23 @@ def _near(rgb: np.ndarray, colors: np.ndarray, tolerance: float) -> np.ndarray:
     return (np.abs(rgb[:, :, None, :] - colors[None, None]).max(-1) <= tolerance).any(-1)
 
 
-def head_mask(label: np.ndarray, dark: int = 80, tolerance: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
-    """``(seeds, head pixels)``: boolean masks of the pixels only a head has (black face dots, eye and ear
-    joint dots) and of every head pixel (those plus the eye-to-ear limbs), colours within ``tolerance``
-    per channel."""
+def head_mask(label: np.ndarray, dark: int = _DARK,
+              tolerance: float = 20.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(face dots, seeds, head pixels)``: boolean masks of the black face dots, of the pixels only a head
+    has (the face dots and the eye and ear joint dots) and of every head pixel (those plus the eye-to-ear
+    limbs), colours within ``tolerance`` per channel."""
     if label.ndim != 3 or label.shape[2] != 3:
         raise ValueError(f"face boxes need an RGB label map, got shape {label.shape}")
     rgb = label.astype(np.float32)
-    seeds = (rgb.max(-1) < dark) | _near(rgb, HEAD_JOINT_COLORS, tolerance)
-    return seeds, seeds | _near(rgb, HEAD_LIMB_COLORS, tolerance)
+    dots = rgb.max(-1) < dark
+    seeds = dots | _near(rgb, HEAD_JOINT_COLORS, tolerance)
+    return dots, seeds, seeds | _near(rgb, HEAD_LIMB_COLORS, tolerance)
 
 
 def face_box_from_map(label: np.ndarray, *, head_factor: float = 2.9, min_size: int = 16,
                       min_pixels: int = 4) -> Box | None:
     """Square face box ``(x0, y0, x1, y1)`` of one RGB label map, or None when it shows no head."""
-    seeds, head = head_mask(label)
+    dots, seeds, head = head_mask(label)
     if seeds.sum() < min_pixels:
         return None
     h, w = label.shape[:2]
@@ -61,8 +64,8 @@ def face_box_from_map(label: np.ndarray, *, head_factor: float = 2.9, min_size: 
     n, comp = cv2.connectedComponents(cv2.dilate(head.astype(np.uint8), np.ones((reach, reach), np.uint8)))
     keep = comp == np.bincount(comp[seeds], minlength=n)[1:].argmax() + 1  # the component with most seeds
     ys, xs = np.nonzero(head & keep)
-    dark = (label.max(-1) < 80) & keep
-    fy, fx = np.nonzero(dark) if dark.sum() >= min_pixels else (ys, xs)
+    dots &= keep
+    fy, fx = np.nonzero(dots) if dots.sum() >= min_pixels else (ys, xs)
     center = (float(fx.mean()), float(fy.mean()))
     spread = float(max(np.ptp(xs), np.ptp(ys)) + 1)
     return square_box(center, head_factor * spread, (w, h), min_size)
