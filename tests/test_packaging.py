@@ -50,8 +50,10 @@ def _undeclared(folder: Path, declared: set[str]) -> dict[str, set[str]]:
 
 
 def test_every_import_of_the_package_is_a_declared_dependency():
-    # the Dask runner (v2v_pipeline.runners) is the one part of the package behind an extra: `pip install .[dask]`
-    declared = _names(PROJECT["dependencies"]) | _names(PROJECT["optional-dependencies"]["dask"])
+    # behind extras: the Dask runner (v2v_pipeline.runners, `pip install .[dask]`) and precision int8
+    # (v2v_pipeline.int8, `pip install .[onnx]`)
+    extras = PROJECT["optional-dependencies"]
+    declared = _names(PROJECT["dependencies"]) | _names(extras["dask"]) | _names(extras["onnx"])
     assert _undeclared(ROOT / "src" / "v2v_pipeline", declared) == {}
 
 

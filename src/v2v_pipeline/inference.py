@@ -17,7 +17,9 @@ EDN face GAN on the same crops as in training. Device and precision come from
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ __all__ = ["FORMAT", "FrameGenerator", "ModelFileError", "autocast_for", "load_m
 log = logging.getLogger(__name__)
 
 FORMAT = "v2v_pipeline/generator-v1"
+INT8_CALIBRATION_FRAMES = 16  # precision int8: the clip's first frames that calibrate the quantiser
 
 
 class ModelFileError(RuntimeError):
@@ -108,6 +111,17 @@ class FrameGenerator:
         self.generator = nets.generator
         self.generator.load_state_dict(model["generator"])
         self.generator.to(self.device).eval()
+        self.int8_check: dict[str, float] = {}  # precision int8: the quantised network against fp32, once calibrated
+        if self.precision == "int8":
+            from v2v_pipeline.int8 import require_onnxruntime
+
+            if self.family == "vid2vid":
+                raise ValueError("precision int8 supports pix2pixhd and edn models; vid2vid's flow head must stay in "
+                                 "floating point: use precision auto")
+            if compile:
+                raise ValueError("compile does not apply to precision int8 (ONNX Runtime runs the network); "
+                                 "set compile: false")
+            require_onnxruntime()  # fail now, before any frame is read, when it is not installed
         cast = self.precision in ("bf16", "fp16") and self.family != "vid2vid"
         if cast or compile:
             # weights cast once instead of autocast re-casting them on every call (benchmarks/bench_suite.py:
@@ -121,6 +135,52 @@ class FrameGenerator:
             self.face_generator.to(self.device).eval()
         self.face_crop = int(model.get("face_crop", 64))
         self.reset()
+
+    @property
+    def quantized(self) -> bool:
+        return bool(self.int8_check)
+
+    def _network_slot(self) -> tuple[Any, str]:
+        """Where the body network sits: EDN wraps it (the input concatenation stays outside)."""
+        return (self.generator, "generator") if self.family == "edn" else (self, "generator")
+
+    def quantize(self, labels: list[np.ndarray]) -> dict[str, float]:
+        """precision int8: quantise the body network with the inputs it sees on ``labels`` (the clip's first
+        frames, generated in fp32 from a cold start), check the int8 network against fp32 on those inputs,
+        and use it from now on. Returns (and keeps in :attr:`int8_check`) that check, in 0-255 units."""
+        from v2v_pipeline.int8 import quantize
+
+        if self.precision != "int8" or self.quantized:
+            return self.int8_check
+        start = time.perf_counter()
+        owner, attr = self._network_slot()
+        net = getattr(owner, attr)
+        seen: list[np.ndarray] = []
+        outs: list[np.ndarray] = []
+
+        def keep(module, args, output):
+            seen.append(args[0].detach().float().cpu().numpy().copy())
+            outs.append(output.detach().float().cpu().numpy().copy())
+
+        hook = net.register_forward_hook(keep)
+        try:
+            self.reset()
+            for label in labels:  # one at a time: EDN needs its previous output, and so a pix2pixHD batch of 1
+                self.generate(label)
+        finally:
+            hook.remove()
+            self.reset()
+        int8 = quantize(net, seen, threads=torch.get_num_threads())
+        with torch.inference_mode():
+            diff = np.concatenate([np.abs(np.clip(int8(torch.from_numpy(x)).numpy(), -1, 1) - np.clip(y, -1, 1)).ravel()
+                                   for x, y in zip(seen, outs)]) * 127.5
+        setattr(owner, attr, int8)
+        self.int8_check = {"int8_calibration_frames": float(len(seen)), "int8_max_abs_diff": float(diff.max()),
+                           "int8_mean_abs_diff": float(diff.mean()), "int8_quantize_s": time.perf_counter() - start}
+        log.info("precision int8: %s, quantised in %.1f s; one step on those frames against fp32: max %.1f, mean %.2f "
+                 "of 255", int8.source, self.int8_check["int8_quantize_s"], self.int8_check["int8_max_abs_diff"],
+                 self.int8_check["int8_mean_abs_diff"])
+        return self.int8_check
 
     @property
     def batchable(self) -> bool:
@@ -171,6 +231,12 @@ class FrameGenerator:
         each flagged frame, e.g. around frames where the source has no person, so that a bad
         frame does not leak into the frames after it.
         """
+        if self.precision == "int8" and not self.quantized:  # calibrate on the clip's own first frames
+            labels = iter(labels)
+            head = list(islice(labels, INT8_CALIBRATION_FRAMES))
+            if head:
+                self.quantize(head)
+            labels = chain(head, labels)
         self.reset()
         boxes = iter(face_boxes) if face_boxes is not None else None
         if not self.batchable:

@@ -258,7 +258,7 @@ class TransferParams:
     max_frames: int | None = None  # cap for quick previews; null = every frame
     batch_size: int = 8  # pix2pixHD frames per forward pass (EDN / vid2vid generate frame by frame)
     device: Literal["auto", "cuda", "cpu"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"  # int8: ONNX Runtime (docs/performance.md)
     threads: int | None = None  # torch CPU threads; null = one per CPU of the affinity mask
     # torch.compile (inductor) the generator; off: pays only for long clips (docs/performance.md); eager on failure
     compile: bool = False
@@ -305,7 +305,7 @@ class EvaluateParams:
     max_frames: int | None = None  # cap (first frames of the split) for quick checks; null = all
     batch_size: int = 8
     device: Literal["auto", "cuda", "cpu"] = "auto"
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"  # int8: ONNX Runtime (docs/performance.md)
     threads: int | None = None  # torch CPU threads; null = one per CPU of the affinity mask
     faces: bool = True
     lpips: LpipsParams = field(default_factory=LpipsParams)

@@ -38,6 +38,8 @@ import torch
 log = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# inference only (transfer, evaluate): the body network in ONNX Runtime int8 (v2v_pipeline.int8), the rest in fp32
+INFERENCE_PRECISIONS = (*PRECISIONS, "int8")
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
@@ -109,9 +111,16 @@ def cuda_capability(device: torch.device) -> tuple[int, int]:
 
 
 def choose_precision(device: torch.device, precision: str = "auto") -> tuple[str, str]:
-    """The precision to run in (fp32 | bf16 | fp16) and the reason, for ``precision`` in :data:`PRECISIONS`."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    """The precision to run in (fp32 | bf16 | fp16 | int8) and the reason, for ``precision`` in
+    :data:`INFERENCE_PRECISIONS` (``int8`` only for inference: training's parameters do not accept it)."""
+    if precision not in INFERENCE_PRECISIONS:
+        raise ValueError(f"precision must be one of {INFERENCE_PRECISIONS}, got {precision!r}")
+    if precision == "int8":
+        if device.type != "cpu":
+            raise ValueError(f"precision int8 is a CPU path (ONNX Runtime on the CPU), not for {device.type}; "
+                             "set device: cpu, or precision: auto on the GPU")
+        return "int8", ("set explicitly: the body network in ONNX Runtime int8, calibrated on the clip's first "
+                        "frames; everything else in fp32")
     if precision == "fp16" and device.type != "cuda":
         raise ValueError("precision fp16 needs a CUDA GPU (on the CPU use bf16 or fp32)")
     if precision != "auto":
@@ -135,9 +144,10 @@ def resolve_precision(device: torch.device, precision: str) -> str:
 
 
 def autocast_for(device: torch.device, precision: str):
-    """Autocast context for ``precision`` in {auto, fp32, bf16, fp16}; ``nullcontext`` for fp32."""
+    """Autocast context for ``precision`` in {auto, fp32, bf16, fp16, int8}; ``nullcontext`` for fp32 (and for
+    int8, whose torch parts run in fp32)."""
     precision = resolve_precision(device, precision)
-    if precision == "fp32":
+    if precision in ("fp32", "int8"):
         return nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device.type, dtype=dtype)

@@ -74,6 +74,19 @@ def test_transfer_from_a_label_folder(kedro_project, tmp_path):
     assert archive.read("label/000000").shape == (SIZE[1], SIZE[0], 3)  # resized to the model size
 
 
+def test_transfer_in_int8_records_the_precision_and_its_difference_from_fp32(kedro_project):
+    pytest.importorskip("onnxruntime")
+    root = kedro_project.root
+    write_project_data(root, n_source=20, family="edn", face=True)
+    kedro_project("transfer", params={"transfer": {"source": {"video": "source"}, "device": "cpu", "precision": "int8"}})
+    assert probe_video(_newest(root, "data/07_model_output/transfer.mp4/*/transfer.mp4")).frame_count == 20
+    run = _mlflow_run(root)
+    assert run["params.transfer/runtime/precision"] == "int8"
+    assert "ONNX Runtime int8" in run["params.transfer/runtime/precision_reason"]
+    assert run["metrics.transfer/int8_calibration_frames"] == 16
+    assert 0 < run["metrics.transfer/int8_mean_abs_diff"] <= run["metrics.transfer/int8_max_abs_diff"]
+
+
 def test_transfer_source_parameters_are_checked_before_any_work(kedro_project):
     write_project_data(kedro_project.root)
     with pytest.raises(ConfigError, match="exactly one of 'video'"):
