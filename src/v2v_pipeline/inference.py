@@ -39,7 +39,7 @@ __all__ = ["FORMAT", "FrameGenerator", "ModelFileError", "autocast_for", "load_m
 log = logging.getLogger(__name__)
 
 FORMAT = "v2v_pipeline/generator-v1"
-INT8_CALIBRATION_FRAMES = 16  # precision int8: the clip's first frames that calibrate the quantiser
+INT8_CALIBRATION_FRAMES = 8  # precision int8: the clip's first frames that calibrate the quantiser
 
 
 class ModelFileError(RuntimeError):

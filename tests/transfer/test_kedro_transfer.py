@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import shared_file
 from tests.evaluate.synthetic import SIZE, label, model_file, write_project_data
 from v2v_pipeline.config import ConfigError
+from v2v_pipeline.inference import INT8_CALIBRATION_FRAMES
 from v2v_pipeline.storage import Archive, encode_png
 from v2v_pipeline.video.io import iter_frames, probe_video
 
@@ -83,7 +84,7 @@ def test_transfer_in_int8_records_the_precision_and_its_difference_from_fp32(ked
     run = _mlflow_run(root)
     assert run["params.transfer/runtime/precision"] == "int8"
     assert "ONNX Runtime int8" in run["params.transfer/runtime/precision_reason"]
-    assert run["metrics.transfer/int8_calibration_frames"] == 16
+    assert run["metrics.transfer/int8_calibration_frames"] == INT8_CALIBRATION_FRAMES
     assert 0 < run["metrics.transfer/int8_mean_abs_diff"] <= run["metrics.transfer/int8_max_abs_diff"]
 
 
