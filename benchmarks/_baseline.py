@@ -2,8 +2,8 @@
 
 Same networks (``v2v_pipeline.models``), eager fp32, contiguous memory, torch's default threads and
 Adam settings, a plain Python loop over in-memory tensors, and the recipe's losses: LSGAN + feature
-matching (+ pixel L1 where the recipe has it; + flow, warp and temporal GAN for vid2vid), as the
-reference implementations (pix2pixHD / EDN / vid2vid) write their loops. The discriminator gets its
+matching (+ pixel L1 where the recipe has it; + EDN's warp loss, ``loss.edn_warp``; + flow, warp and
+temporal GAN for vid2vid), as the reference implementations (pix2pixHD / EDN / vid2vid) write their loops. The discriminator gets its
 gradients from a second backward on detached fakes; its parameters are not frozen for the
 generator's backward (as in pix2pixHD, whose D grads from the G loss are zeroed before the D step).
 """
@@ -111,6 +111,12 @@ class PlainTrainer:
                 loss_G = loss_G + self._adv(self.D, fake_in, real_in, 1.0 / (labels.shape[1] - 1))
                 d_items.append((self.D, fake_in, real_in))
             fakes, targets = fake.flatten(0, 1), reals.flatten(0, 1)
+            if self.loss.get("edn_warp", 0) > 0:  # the default's warp loss: frame t vs t-1 warped by the real flow
+                from v2v_pipeline.models.losses import warp_loss
+
+                loss_G = loss_G + warp_loss(fake[:, 1:].flatten(0, 1), fake[:, :-1].flatten(0, 1),
+                                            b["flow"][:, 1:].flatten(0, 1),
+                                            b["valid"][:, 1:].flatten(0, 1)) * self.loss["edn_warp"]
         else:
             loss_G, d_items, fakes, targets = self._vid2vid(b)
         if self.loss["l1"] > 0:

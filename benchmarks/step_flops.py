@@ -1,0 +1,188 @@
+"""How close a training step comes to what this CPU's convolutions can do: GFLOP/s of a whole step against one
+large convolution.
+
+The step's floating-point operations are counted by torch's own ``torch.utils.flop_counter.FlopCounterMode`` on
+the plain baseline (``_baseline.py``: the same networks and losses as the project, eager fp32); the baseline
+(fp32) and the project path (``--precision``, default ``auto``) are timed interleaved, in chunks, on the same
+samples; the reference is a 3x3 convolution of 256 to 256 channels at 64x32, batch 4, forward and backward (the
+shape of the generator's residual blocks, large enough for oneDNN to reach its full speed) in fp32 and in the
+project's precision. ``efficiency`` = a step's GFLOP/s over the reference's in the same precision: how much of
+the CPU's convolution speed the step gets; the ratio the project could reach at the baseline's efficiency is
+printed next to the one it has.
+
+    .venv/bin/python benchmarks/step_flops.py                      # default recipe, 256x128
+    .venv/bin/python benchmarks/step_flops.py --recipe pix2pixhd_faithful --steps 20
+
+Writes ``benchmarks/results/step-flops-<machine>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from _baseline import PlainTrainer  # noqa: E402
+from _data import sample_order, synthetic_clip  # noqa: E402
+from _project import make_project_trainer, resolved_precision  # noqa: E402
+from _recipes import NAMES, quick, recipe  # noqa: E402
+from bench_suite import RESULTS, machine_info, result_name, say, write_results  # noqa: E402
+
+
+def reference_conv(dtype: torch.dtype, repeats: int, small: bool) -> dict[str, float]:
+    """GFLOP/s of one 3x3 convolution forward + backward (input and weight gradients)."""
+    ch, (h, w), n = (32, (16, 32), 2) if small else (256, (32, 64), 4)
+    x = torch.randn(n, ch, h, w, dtype=dtype, requires_grad=True)
+    conv = torch.nn.Conv2d(ch, ch, 3, padding=1).to(dtype)
+
+    def run() -> None:
+        conv(x).float().sum().backward()
+
+    for _ in range(3):
+        run()
+    with FlopCounterMode(display=False) as counter:
+        run()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return {"shape": f"{ch}->{ch} 3x3 at {w}x{h}, batch {n}", "gflop": counter.get_total_flops() / 1e9,
+            "gflop_per_s": counter.get_total_flops() / best / 1e9}
+
+
+def conv_shapes(trainer: PlainTrainer, idx: list[int]) -> dict[tuple, int]:
+    """Every (Conv2d configuration, input shape) one baseline step runs, with how often it runs."""
+    seen: dict[tuple, int] = {}
+    modules = [m for net in (trainer.G, trainer.D, trainer.Dt) if net is not None for m in net.modules()
+               if isinstance(m, torch.nn.Conv2d)]
+
+    def hook(m, args):
+        key = (m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, tuple(args[0].shape),
+               args[0].requires_grad)
+        seen[key] = seen.get(key, 0) + 1
+
+    handles = [m.register_forward_pre_hook(hook) for m in modules]
+    try:
+        trainer.step(idx)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+def per_layer(shapes: dict[tuple, int], dtype: torch.dtype, repeats: int = 5) -> list[dict[str, Any]]:
+    """Forward + backward time of each convolution shape alone, fp32 and ``dtype``, weighted by its calls."""
+    rows = []
+    for (cin, cout, k, stride, pad, shape, grad_in), calls in shapes.items():
+        out = {}
+        for name, dt in (("fp32", torch.float32), ("low", dtype)):
+            conv = torch.nn.Conv2d(cin, cout, k, stride, pad).to(dt)
+            x = torch.randn(shape, dtype=dt, requires_grad=grad_in)
+
+            def run() -> None:
+                conv(x).float().sum().backward()
+
+            for _ in range(2):
+                run()
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                run()
+                best = min(best, time.perf_counter() - t0)
+            out[name] = best
+        rows.append({"conv": f"{cin}->{cout} {k[0]}x{k[1]} s{stride[0]} at {shape[3]}x{shape[2]} batch {shape[0]}"
+                             + ("" if grad_in else " (no input grad)"),
+                     "calls": calls, "fp32_ms": 1000 * out["fp32"] * calls, "low_ms": 1000 * out["low"] * calls,
+                     "speedup": out["fp32"] / out["low"]})
+    rows.sort(key=lambda r: r["fp32_ms"], reverse=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recipe", default="default", choices=list(NAMES))
+    ap.add_argument("--size", default="256x128")
+    ap.add_argument("--precision", default="auto", help="the project path's precision")
+    ap.add_argument("--steps", type=int, default=30, help="timed steps per path (after one untimed chunk)")
+    ap.add_argument("--chunk", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="smoke test: tiny networks at 64x32, a few steps")
+    ap.add_argument("--per-layer", action="store_true",
+                    help="also time every convolution shape of the step alone in fp32 and the project's precision")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    size = (64, 32) if args.quick else tuple(int(v) for v in args.size.lower().split("x"))
+    steps, chunk = (4, 2) if args.quick else (args.steps, args.chunk)
+    train = quick(recipe(args.recipe)) if args.quick else recipe(args.recipe)
+    clip = synthetic_clip(max(24, int(train["sequence_length"]) + 8), size, 0)
+    precision = resolved_precision("cpu", args.precision)
+    paths: dict[str, Any] = {"baseline fp32": PlainTrainer(train, clip, 0),
+                             f"project {precision}": make_project_trainer(train, clip, args.precision, "cpu", 0)}
+    order = sample_order(paths["baseline fp32"].n_samples, steps + chunk, int(train["batch_size"]), 0)
+    paths["baseline fp32"].step(order[0])
+    with FlopCounterMode(display=False) as counter:
+        paths["baseline fp32"].step(order[1])
+    gflop = counter.get_total_flops() / 1e9
+    times: dict[str, list[float]] = {k: [] for k in paths}
+    for c, first in enumerate(range(0, steps + chunk, chunk)):
+        for k in (list(paths) if c % 2 == 0 else list(paths)[::-1]):
+            t0 = time.perf_counter()
+            for idx in order[first : first + chunk]:
+                paths[k].step(idx)
+            if c:  # the first chunk is warm-up
+                times[k].append((time.perf_counter() - t0) / len(order[first : first + chunk]))
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+    refs = {"fp32": reference_conv(torch.float32, 10, args.quick)}
+    if dtype != torch.float32:
+        refs[precision] = reference_conv(dtype, 10, args.quick)
+    layers = per_layer(conv_shapes(paths["baseline fp32"], order[0]), dtype) if args.per_layer and dtype != torch.float32 \
+        else []
+    rows = []
+    for k, ts in times.items():
+        prec = "fp32" if k.startswith("baseline") else precision
+        best, med = min(ts), float(np.median(ts))
+        rows.append({"path": k, "precision": prec, "s_per_step": best, "s_per_step_median": med,
+                     "gflop_per_s": gflop / best, "efficiency": gflop / best / refs[prec]["gflop_per_s"]})
+    base, proj = rows[0], rows[1]
+    ratio = base["s_per_step"] / proj["s_per_step"]
+    at_base_eff = base["efficiency"] * refs[proj["precision"]]["gflop_per_s"] / base["gflop_per_s"]
+    info = machine_info("cpu")
+    res = {"machine": info, "recipe": args.recipe, "size": list(size), "quick": args.quick,
+           "gflop_per_step": gflop, "rows": rows, "reference_conv": refs, "ratio_vs_baseline": ratio,
+           "ratio_at_baseline_efficiency": at_base_eff, "per_layer": layers}
+    md = [f"# Training step against the CPU's convolution speed ({info['cpu_model']})", "",
+          f"- recipe `{args.recipe}` at {size[0]}x{size[1]}, {gflop:.1f} GFLOP per step (torch's FlopCounterMode on the "
+          f"plain baseline); {steps} timed steps per path, interleaved in chunks of {chunk}, best chunk",
+          f"- torch {info['torch']}, threads {info['torch_threads']}, ISA: "
+          + ", ".join(k for k, v in info["isa_flags"].items() if v)
+          + f", load average at start {info['load_average_at_start'][0]:.2f}", "",
+          "| path | precision | ms per step (best / median) | GFLOP/s | of the reference convolution |",
+          "|---|---|---|---|---|"]
+    for r in rows:
+        md.append(f"| {r['path']} | {r['precision']} | {1000 * r['s_per_step']:.0f} / {1000 * r['s_per_step_median']:.0f} "
+                  f"| {r['gflop_per_s']:.0f} | {100 * r['efficiency']:.0f}% |")
+    md += ["", "| reference convolution (forward + backward) | precision | GFLOP/s |", "|---|---|---|"]
+    md += [f"| {r['shape']} | {p} | {r['gflop_per_s']:.0f} |" for p, r in refs.items()]
+    md += ["", f"Project vs baseline: **{ratio:.2f}x**; at the baseline's efficiency the project's precision would give "
+           f"{at_base_eff:.2f}x."]
+    if layers:
+        f32, low = sum(r["fp32_ms"] for r in layers), sum(r["low_ms"] for r in layers)
+        md += ["", f"Each convolution of one step alone, forward + backward, times its calls per step (sum: fp32 {f32:.0f} ms, "
+               f"{precision} {low:.0f} ms, {f32 / low:.2f}x):", "",
+               f"| convolution | calls | fp32 ms | {precision} ms | speed-up |", "|---|---|---|---|---|"]
+        md += [f"| {r['conv']} | {r['calls']} | {r['fp32_ms']:.1f} | {r['low_ms']:.1f} | {r['speedup']:.2f}x |" for r in layers]
+    write_results(args.out, f"step-flops-{args.recipe}-{result_name(info)}" + ("-quick" if args.quick else ""), res,
+                  "\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
