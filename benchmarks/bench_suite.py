@@ -214,6 +214,16 @@ def family_generator(family: str, size: tuple[int, int], tiny: bool, seed: int =
     return config, g
 
 
+def int8_available() -> bool:
+    try:
+        from v2v_pipeline.int8 import require_onnxruntime
+
+        require_onnxruntime()
+        return True
+    except ImportError:
+        return False
+
+
 def bench_generation(family: str, size: tuple[int, int], frames: int, batches: list[int], repeats: int,
                      tiny: bool, device: str, precision: str, fastpaths: list[str],
                      compile: bool = False) -> list[dict[str, Any]]:
@@ -228,6 +238,9 @@ def bench_generation(family: str, size: tuple[int, int], frames: int, batches: l
     variants = {"baseline eager fp32": plain, f"project {precision}": project}
     if compile:
         variants["project compiled"] = project_generator(config, g.state_dict(), size, precision, device, compile=True)
+    if family != "vid2vid" and device == "cpu" and precision != "int8" and int8_available():
+        # precision int8 (ONNX Runtime): calibrates on the first frames of its warm-up clip, as a transfer does
+        variants["project int8"] = project_generator(config, g.state_dict(), size, "int8", device)
     for fp in fastpaths:  # candidate fast paths (v2v_pipeline.fastpath), same plain loop around them
         prec, *opts = fp.split("+")
         m = optimize_for_inference(copy.deepcopy(g), torch.device(device), prec, channels_last="cl" in opts,
