@@ -3,11 +3,11 @@
 The network (pix2pixHD's generator, or the network inside EDN's temporal generator) is exported to ONNX
 with ``torch.onnx.export``, quantised by ONNX Runtime's own static quantiser (``quantize_static``: QDQ, the
 convolutions only, per-channel int8 weights, uint8 activations with min-max ranges measured on calibration
-inputs) and run by an ONNX Runtime CPU session. Everything around it stays in torch fp32: EDN's input concatenation and
-previous-output feedback, the face GAN, the colour conversion. ONNX Runtime's int8 convolutions use the
+inputs) and run by an ONNX Runtime CPU session. Everything around it stays in torch fp32: EDN's input
+concatenation and previous-output feedback, the face GAN, the colour conversion. ONNX Runtime's int8 convolutions use the
 CPU's integer dot products (AVX-512 VNNI / AVX-VNNI) where it has them, so this path does not need bf16
-hardware: on the 2-core AMD EPYC it ran a trained EDN generator at 1.84x fp32 (bf16: 1.60x), 19 of 255 from
-fp32 at worst and 0.34 on average over 80 free-running test frames, person SSIM 0.6929 vs 0.6934 in fp32
+hardware: on the 2-core AMD EPYC it ran a trained EDN generator at 1.97x fp32 (bf16: 1.66x), 23 of 255 from
+fp32 at worst and 0.33 on average over 80 free-running test frames, person SSIM 0.6927 vs 0.6934 in fp32
 (``benchmarks/bench_trained.py``, docs/performance.md).
 
 The quantiser is ONNX Runtime's; this module only hands it the network and the inputs and wraps the

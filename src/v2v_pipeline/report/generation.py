@@ -176,7 +176,7 @@ class GeneratedFramesContent:
             raise ValueError("nothing to generate: the label source has no frames")
         wall = time.perf_counter() - start
         self.stats = {"frames": len(keys), "seconds": wall, "fps": len(keys) / wall, "generation_fps": len(keys) / busy,
-                      **self.generator.int8_check}  # precision int8: how far the quantised network is from fp32
+                      **getattr(self.generator, "int8_check", {})}  # precision int8: how far the quantised network is from fp32
         writer.add_json("meta", {**self.meta, "frames": len(keys), "keys": keys, "stores_labels": self.store_labels})
         log.info("%s: %d frames in %.1f s: %.2f frames/s overall, %.2f frames/s reading labels + generating (%s, %s)",
                  self.metric_prefix, len(keys), wall, self.stats["fps"], self.stats["generation_fps"],
