@@ -93,6 +93,13 @@ def machine_info(device: str) -> dict[str, Any]:
     return info
 
 
+def machine_line(info: dict[str, Any]) -> str:
+    """``- torch ..., threads N, ISA: ..., load average at start L``: the machine line of a results file."""
+    isa = ", ".join(k for k, v in info["isa_flags"].items() if v) or "none of " + ", ".join(ISA_FLAGS)
+    return (f"- torch {info['torch']}, threads {info['torch_threads']}, ISA: {isa}, load average at start "
+            f"{info['load_average_at_start'][0]:.2f}")
+
+
 def result_name(info: dict[str, Any]) -> str:
     name = info["gpu"]["name"] if info["gpu"] else info["cpu_model"]
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "unknown"

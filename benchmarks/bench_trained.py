@@ -40,9 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
-from bench_suite import machine_info, result_name, say, write_results  # noqa: E402
+from bench_suite import machine_info, machine_line, result_name, say, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -214,9 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     md = [f"# Trained {family} generator: inference paths against fp32 ({info['cpu_model']})", "",
           f"- model `{path}` (step {model['step']}, {size[0]}x{size[1]}); {len(labels)} `{args.split}` frames of "
           f"`{archive}`, free-running from a cold start, batch {batch}",
-          f"- torch {info['torch']}, threads {info['torch_threads']}, ISA: "
-          + ", ".join(k for k, v in info["isa_flags"].items() if v)
-          + f", load average at start {info['load_average_at_start'][0]:.2f}",
+          machine_line(info),
           f"- project auto: {notes['project auto']}; project int8: {notes['int8']}", "",
           "| path | frames/s | ratio vs fp32 | max / p99.9 / mean abs diff vs fp32 (0-255) | PSNR vs fp32 dB | "
           "SSIM person | PSNR person dB |", "|---|---|---|---|---|---|---|"]

@@ -34,7 +34,19 @@ from _baseline import PlainTrainer  # noqa: E402
 from _data import sample_order, synthetic_clip  # noqa: E402
 from _project import make_project_trainer, resolved_precision  # noqa: E402
 from _recipes import NAMES, quick, recipe  # noqa: E402
-from bench_suite import RESULTS, machine_info, result_name, say, write_results  # noqa: E402
+from bench_suite import RESULTS, machine_info, machine_line, result_name, write_results  # noqa: E402
+
+
+def best_time(run, repeats: int, warmup: int = 2) -> float:
+    """The fastest of ``repeats`` calls of ``run`` after ``warmup`` untimed ones (oneDNN primitives)."""
+    for _ in range(warmup):
+        run()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def reference_conv(dtype: torch.dtype, repeats: int, small: bool) -> dict[str, float]:
@@ -46,15 +58,9 @@ def reference_conv(dtype: torch.dtype, repeats: int, small: bool) -> dict[str, f
     def run() -> None:
         conv(x).float().sum().backward()
 
-    for _ in range(3):
-        run()
     with FlopCounterMode(display=False) as counter:
         run()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t0)
+    best = best_time(run, repeats, warmup=3)
     return {"shape": f"{ch}->{ch} 3x3 at {w}x{h}, batch {n}", "gflop": counter.get_total_flops() / 1e9,
             "gflop_per_s": counter.get_total_flops() / best / 1e9}
 
@@ -91,14 +97,7 @@ def per_layer(shapes: dict[tuple, int], dtype: torch.dtype, repeats: int = 5) ->
             def run() -> None:
                 conv(x).float().sum().backward()
 
-            for _ in range(2):
-                run()
-            best = float("inf")
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                run()
-                best = min(best, time.perf_counter() - t0)
-            out[name] = best
+            out[name] = best_time(run, repeats)
         rows.append({"conv": f"{cin}->{cout} {k[0]}x{k[1]} s{stride[0]} at {shape[3]}x{shape[2]} batch {shape[0]}"
                              + ("" if grad_in else " (no input grad)"),
                      "calls": calls, "fp32_ms": 1000 * out["fp32"] * calls, "low_ms": 1000 * out["low"] * calls,
@@ -161,9 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     md = [f"# Training step against the CPU's convolution speed ({info['cpu_model']})", "",
           f"- recipe `{args.recipe}` at {size[0]}x{size[1]}, {gflop:.1f} GFLOP per step (torch's FlopCounterMode on the "
           f"plain baseline); {steps} timed steps per path, interleaved in chunks of {chunk}, best chunk",
-          f"- torch {info['torch']}, threads {info['torch_threads']}, ISA: "
-          + ", ".join(k for k, v in info["isa_flags"].items() if v)
-          + f", load average at start {info['load_average_at_start'][0]:.2f}", "",
+          machine_line(info), "",
           "| path | precision | ms per step (best / median) | GFLOP/s | of the reference convolution |",
           "|---|---|---|---|---|"]
     for r in rows:
