@@ -159,3 +159,18 @@ def test_resolve_warns_when_other_processes_keep_the_cpus_busy(monkeypatch, capl
     with caplog.at_level(logging.WARNING, logger="v2v_pipeline.runtime"):
         runtime.resolve("cpu", "auto", what="training")
     assert "busy" not in caplog.text
+
+
+@pytest.mark.parametrize(("cap", "native"), [("AVX512_CORE_VNNI", False), ("avx2", False), ("ALL", None)])
+def test_a_onednn_isa_cap_below_bf16_counts_as_no_native_bf16(monkeypatch, cap, native):
+    """ONEDNN_MAX_CPU_ISA below avx512_core_bf16 makes oneDNN emulate bf16 (slower than fp32), like a CPU without it:
+    auto must then pick fp32; a cap that allows bf16 leaves the hardware query to decide."""
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    got, how = runtime.cpu_native_bf16()
+    if native is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+        assert (got, how) == runtime.cpu_native_bf16()
+    else:
+        assert got is native and f"ONEDNN_MAX_CPU_ISA={cap.upper()}" in how
+        assert runtime.choose_precision(CPU, "auto")[0] == "fp32"
