@@ -86,6 +86,8 @@ def machine_info(device: str) -> dict[str, Any]:
         "cpus_in_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu_count": os.cpu_count(), "load_average_at_start": list(os.getloadavg()),
         "device": device, "gpu": None,
+        # ONEDNN_MAX_CPU_ISA below avx512_core_bf16: a CPU without native bf16 emulated on this one (runtime.py)
+        "onednn_isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         p = torch.cuda.get_device_properties(0)
@@ -96,12 +98,15 @@ def machine_info(device: str) -> dict[str, Any]:
 def machine_line(info: dict[str, Any]) -> str:
     """``- torch ..., threads N, ISA: ..., load average at start L``: the machine line of a results file."""
     isa = ", ".join(k for k, v in info["isa_flags"].items() if v) or "none of " + ", ".join(ISA_FLAGS)
-    return (f"- torch {info['torch']}, threads {info['torch_threads']}, ISA: {isa}, load average at start "
+    cap = f", oneDNN capped at {info['onednn_isa_cap']} (ONEDNN_MAX_CPU_ISA)" if info.get("onednn_isa_cap") else ""
+    return (f"- torch {info['torch']}, threads {info['torch_threads']}, ISA: {isa}{cap}, load average at start "
             f"{info['load_average_at_start'][0]:.2f}")
 
 
 def result_name(info: dict[str, Any]) -> str:
     name = info["gpu"]["name"] if info["gpu"] else info["cpu_model"]
+    if info.get("onednn_isa_cap"):  # an emulated CPU gets its own files
+        name += f" onednn {info['onednn_isa_cap']}"
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "unknown"
 
 
@@ -438,7 +443,9 @@ def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
     isa = ", ".join(k for k, v in m["isa_flags"].items() if v) or "none of " + ", ".join(ISA_FLAGS)
     lines = [f"# Benchmark: {m['cpu_model']}" + (f" + {m['gpu']['name']}" if m["gpu"] else ""), "",
-             f"- torch {m['torch']}, CPU capability {m['torch_cpu_capability']}, ISA: {isa}",
+             f"- torch {m['torch']}, CPU capability {m['torch_cpu_capability']}, ISA: {isa}"
+             + (f"; oneDNN capped at {m['onednn_isa_cap']} (ONEDNN_MAX_CPU_ISA: no native bf16 for oneDNN)"
+                if m.get("onednn_isa_cap") else ""),
              f"- threads {m['torch_threads']} (affinity {m['cpus_in_affinity']} CPUs), device {m['device']}, "
              f"load average at start {m['load_average_at_start'][0]:.2f}",
              f"- mode: {res['config']['mode']}, clock: {res['config'].get('clock', 'wall')}; PROVISIONAL when other "

@@ -42,6 +42,10 @@ def generate_transfer(p: TransferParams, fit: str, trained_model_path: str | Non
     a transfer from ``source.label_folder`` passes None.
     """
     rt = runtime.resolve(p.device, p.precision, p.threads, what="transfer", compile=p.compile)
+    if p.precision == "auto" and rt.device.type == "cpu" and rt.precision == "fp32":
+        log.info("transfer: this CPU runs the generator in fp32; transfer.precision: int8 (ONNX Runtime) ran trained "
+                 "EDN and pix2pixHD generators at 1.9-2.2x fp32 on a CPU without native bf16, 0.3-1.4 of 255 from "
+                 "fp32 on average (docs/performance.md)")
     model = resolve_model(p.model, trained_model_path)
     generator = FrameGenerator(model, str(rt.device), rt.precision, compile=rt.compile,
                                on_compile_fallback=lambda status: set_tags({"transfer.compile_status": status}))

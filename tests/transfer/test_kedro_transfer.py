@@ -88,6 +88,20 @@ def test_transfer_in_int8_records_the_precision_and_its_difference_from_fp32(ked
     assert 0 < run["metrics.transfer/int8_mean_abs_diff"] <= run["metrics.transfer/int8_max_abs_diff"]
 
 
+def test_transfer_in_fp32_on_a_cpu_without_native_bf16_points_at_int8(kedro_project, monkeypatch, caplog):
+    from v2v_pipeline import runtime
+
+    monkeypatch.setattr(runtime, "cpu_native_bf16", lambda cpuinfo="/proc/cpuinfo": (False, "mocked query"))
+    write_project_data(kedro_project.root, n_source=3)
+    with caplog.at_level("INFO", logger="v2v_pipeline.transfer"):
+        kedro_project("transfer", params={"transfer": {"device": "cpu", "precision": "auto"}})
+    assert "transfer.precision: int8 (ONNX Runtime)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="v2v_pipeline.transfer"):  # an explicit choice gets no advice
+        kedro_project("transfer", params={"transfer": {"device": "cpu", "precision": "fp32"}})
+    assert "transfer.precision: int8" not in caplog.text
+
+
 def test_transfer_source_parameters_are_checked_before_any_work(kedro_project):
     write_project_data(kedro_project.root)
     with pytest.raises(ConfigError, match="exactly one of 'video'"):
