@@ -3,9 +3,10 @@
 Same networks (``v2v_pipeline.models``), eager fp32, contiguous memory, torch's default threads and
 Adam settings, a plain Python loop over in-memory tensors, and the recipe's losses: LSGAN + feature
 matching (+ pixel L1 where the recipe has it; + EDN's warp loss, ``loss.edn_warp``; + flow, warp and
-temporal GAN for vid2vid), as the reference implementations (pix2pixHD / EDN / vid2vid) write their loops. The discriminator gets its
-gradients from a second backward on detached fakes; its parameters are not frozen for the
-generator's backward (as in pix2pixHD, whose D grads from the G loss are zeroed before the D step).
+temporal GAN for vid2vid), as the reference implementations (pix2pixHD / EDN / vid2vid) write their
+loops. The discriminator gets its gradients from a second backward on detached fakes; its parameters
+are not frozen for the generator's backward (as in pix2pixHD, whose D grads from the G loss are zeroed
+before the D step).
 """
 
 from __future__ import annotations

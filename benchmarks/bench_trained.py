@@ -63,7 +63,8 @@ def dataset_for(root: Path, sha: str) -> tuple[Path, Path]:
             return (root / "data/05_model_input/dataset.zip" / version / "dataset.zip",
                     root / "data/05_model_input/dataset_frames.parquet" / version / "dataset_frames.parquet")
     raise SystemExit(f"no dataset with sha256 {sha[:12]}... under {root}/data/05_model_input (the model's training "
-                     "data); rebuild it with kedro run --pipelines=data in the env it was trained in, or pass --dataset")
+                     "data); rebuild it with kedro run --pipelines=data in the env it was trained in, or pass "
+                     "--dataset")
 
 
 def split_frames(archive: Path, frames: Path, split: str, size: tuple[int, int]):
@@ -75,11 +76,12 @@ def split_frames(archive: Path, frames: Path, split: str, size: tuple[int, int])
     table = pd.read_parquet(frames)
     rows = table[table["split"] == split]
     reader = DatasetReader(Archive(archive), size)
-    sx, sy = size[0] / reader.stored_size(int(rows["frame"].iloc[0]))[0], size[1] / reader.stored_size(int(rows["frame"].iloc[0]))[1]
+    stored_w, stored_h = reader.stored_size(int(rows["frame"].iloc[0]))
+    sx, sy = size[0] / stored_w, size[1] / stored_h
     labels = [reader.label(int(f)) for f in rows["frame"]]
     images = [reader.image(int(f)) for f in rows["frame"]]
-    boxes = [None if not np.isfinite(r.person_x0) else (r.person_x0 * sx, r.person_y0 * sy, r.person_x1 * sx, r.person_y1 * sy)
-             for r in rows.itertuples()]
+    boxes = [None if not np.isfinite(r.person_x0)
+             else (r.person_x0 * sx, r.person_y0 * sy, r.person_x1 * sx, r.person_y1 * sy) for r in rows.itertuples()]
     return labels, images, boxes
 
 

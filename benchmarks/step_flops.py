@@ -142,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     refs = {"fp32": reference_conv(torch.float32, 10, args.quick)}
     if dtype != torch.float32:
         refs[precision] = reference_conv(dtype, 10, args.quick)
-    layers = per_layer(conv_shapes(paths["baseline fp32"], order[0]), dtype) if args.per_layer and dtype != torch.float32 \
-        else []
+    layers = []
+    if args.per_layer and dtype != torch.float32:
+        layers = per_layer(conv_shapes(paths["baseline fp32"], order[0]), dtype)
     rows = []
     for k, ts in times.items():
         prec = "fp32" if k.startswith("baseline") else precision
@@ -158,24 +159,25 @@ def main(argv: list[str] | None = None) -> int:
            "gflop_per_step": gflop, "rows": rows, "reference_conv": refs, "ratio_vs_baseline": ratio,
            "ratio_at_baseline_efficiency": at_base_eff, "per_layer": layers}
     md = [f"# Training step against the CPU's convolution speed ({info['cpu_model']})", "",
-          f"- recipe `{args.recipe}` at {size[0]}x{size[1]}, {gflop:.1f} GFLOP per step (torch's FlopCounterMode on the "
-          f"plain baseline); {steps} timed steps per path, interleaved in chunks of {chunk}, best chunk",
+          f"- recipe `{args.recipe}` at {size[0]}x{size[1]}, {gflop:.1f} GFLOP per step (torch's FlopCounterMode on "
+          f"the plain baseline); {steps} timed steps per path, interleaved in chunks of {chunk}, best chunk",
           machine_line(info), "",
           "| path | precision | ms per step (best / median) | GFLOP/s | of the reference convolution |",
           "|---|---|---|---|---|"]
     for r in rows:
-        md.append(f"| {r['path']} | {r['precision']} | {1000 * r['s_per_step']:.0f} / {1000 * r['s_per_step_median']:.0f} "
-                  f"| {r['gflop_per_s']:.0f} | {100 * r['efficiency']:.0f}% |")
+        md.append(f"| {r['path']} | {r['precision']} | {1000 * r['s_per_step']:.0f} / "
+                  f"{1000 * r['s_per_step_median']:.0f} | {r['gflop_per_s']:.0f} | {100 * r['efficiency']:.0f}% |")
     md += ["", "| reference convolution (forward + backward) | precision | GFLOP/s |", "|---|---|---|"]
     md += [f"| {r['shape']} | {p} | {r['gflop_per_s']:.0f} |" for p, r in refs.items()]
-    md += ["", f"Project vs baseline: **{ratio:.2f}x**; at the baseline's efficiency the project's precision would give "
-           f"{at_base_eff:.2f}x."]
+    md += ["", f"Project vs baseline: **{ratio:.2f}x**; at the baseline's efficiency the project's precision would "
+           f"give {at_base_eff:.2f}x."]
     if layers:
         f32, low = sum(r["fp32_ms"] for r in layers), sum(r["low_ms"] for r in layers)
-        md += ["", f"Each convolution of one step alone, forward + backward, times its calls per step (sum: fp32 {f32:.0f} ms, "
-               f"{precision} {low:.0f} ms, {f32 / low:.2f}x):", "",
+        md += ["", "Each convolution of one step alone, forward + backward, times its calls per step "
+               f"(sum: fp32 {f32:.0f} ms, {precision} {low:.0f} ms, {f32 / low:.2f}x):", "",
                f"| convolution | calls | fp32 ms | {precision} ms | speed-up |", "|---|---|---|---|---|"]
-        md += [f"| {r['conv']} | {r['calls']} | {r['fp32_ms']:.1f} | {r['low_ms']:.1f} | {r['speedup']:.2f}x |" for r in layers]
+        md += [f"| {r['conv']} | {r['calls']} | {r['fp32_ms']:.1f} | {r['low_ms']:.1f} | {r['speedup']:.2f}x |"
+               for r in layers]
     write_results(args.out, f"step-flops-{args.recipe}-{result_name(info)}" + ("-quick" if args.quick else ""), res,
                   "\n".join(md))
     return 0

@@ -4,11 +4,12 @@ The network (pix2pixHD's generator, or the network inside EDN's temporal generat
 with ``torch.onnx.export``, quantised by ONNX Runtime's own static quantiser (``quantize_static``: QDQ, the
 convolutions only, per-channel int8 weights, uint8 activations with min-max ranges measured on calibration
 inputs) and run by an ONNX Runtime CPU session. Everything around it stays in torch fp32: EDN's input
-concatenation and previous-output feedback, the face GAN, the colour conversion. ONNX Runtime's int8 convolutions use the
-CPU's integer dot products (AVX-512 VNNI / AVX-VNNI) where it has them, so this path does not need bf16
-hardware: on the 2-core AMD EPYC it ran a trained EDN generator at 1.97x fp32 (bf16: 1.66x), 23 of 255 from
-fp32 at worst and 0.33 on average over 80 free-running test frames, person SSIM 0.6927 vs 0.6934 in fp32
-(``benchmarks/bench_trained.py``, docs/performance.md).
+concatenation and previous-output feedback, the face GAN, the colour conversion. ONNX Runtime's int8
+convolutions use the CPU's integer dot products (AVX-512 VNNI / AVX-VNNI) where it has them, so this path
+does not need bf16 hardware: on the 2-core AMD EPYC it ran a trained EDN generator at 1.97x fp32 (bf16:
+1.66x; 1.91x with oneDNN capped below bf16), 23 of 255 from fp32 at worst and 0.33 on average over 80
+free-running test frames, person SSIM 0.6927 vs 0.6934 in fp32 (``benchmarks/bench_trained.py``,
+docs/performance.md).
 
 The quantiser is ONNX Runtime's; this module only hands it the network and the inputs and wraps the
 session as an ``nn.Module`` with the network's call signature. Optional dependencies:
@@ -116,4 +117,5 @@ def quantize(net: nn.Module, inputs: list[np.ndarray], threads: int = 1, **optio
     so = ort.SessionOptions()
     so.intra_op_num_threads, so.inter_op_num_threads = max(1, int(threads)), 1
     session = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-    return Int8Network(session, f"onnxruntime {ort.__version__} int8 (QDQ, per-channel, {len(inputs)} calibration inputs)")
+    return Int8Network(session, f"onnxruntime {ort.__version__} int8 (QDQ, per-channel, {len(inputs)} calibration "
+                                "inputs)")
