@@ -62,6 +62,8 @@ def say(line: str = "") -> None:
 
 # ----------------------------------------------------------------------------- machine
 def machine_info(device: str) -> dict[str, Any]:
+    from v2v_pipeline.runtime import onednn_isa_cap
+
     model, flags = platform.processor() or "unknown CPU", set()
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -87,7 +89,7 @@ def machine_info(device: str) -> dict[str, Any]:
         "cpu_count": os.cpu_count(), "load_average_at_start": list(os.getloadavg()),
         "device": device, "gpu": None,
         # ONEDNN_MAX_CPU_ISA below avx512_core_bf16: a CPU without native bf16 emulated on this one (runtime.py)
-        "onednn_isa_cap": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"),
+        "onednn_isa_cap": cap.split("=", 1)[1] if (cap := onednn_isa_cap()) else None,
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         p = torch.cuda.get_device_properties(0)

@@ -207,8 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                "warmup_s": warm[k], **difference(outs[k], outs["project fp32"]), **quality(outs[k], images, boxes)}
         rows.append(row)
     if "project int8" in paths:
-        res_int8 = paths["project int8"].int8_check
-        notes["int8_check"] = res_int8
+        notes["int8_check"] = paths["project int8"].int8_check
     res = {"machine": info, "model": str(path), "family": family, "step": model["step"], "size": list(size),
            "dataset": str(archive), "split": args.split, "frames": len(labels), "batch": batch, "repeats": args.repeats,
            "notes": notes, "rows": rows}
