@@ -113,9 +113,13 @@ def result_name(info: dict[str, Any]) -> str:
 
 
 def write_results(out: Path, stem: str, res: dict[str, Any], md: str) -> None:
-    """``<out>/<stem>.json`` and ``.md``, then the table on stdout."""
+    """``<out>/<stem>.json`` and ``.md`` (and ``<stem>-losses.png`` when it trained), then the table on stdout."""
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(res, indent=1))
+    png = loss_figure(res)
+    if png is not None:
+        (out / f"{stem}-losses.png").write_bytes(png)
+        md += f"\n![G loss per step, baseline and project]({stem}-losses.png)\n"
     (out / f"{stem}.md").write_text(md + "\n")
     say("")
     say(md)
@@ -136,6 +140,39 @@ def parse_variant(v: str) -> tuple[str, dict[str, Any]]:
 def smoothed(x: np.ndarray, window: int) -> np.ndarray:
     window = max(1, min(window, len(x)))
     return np.convolve(x, np.ones(window) / window, mode="valid")
+
+
+def loss_figure(res: dict[str, Any]) -> bytes | None:
+    """PNG of every training row's G loss per step: each path raw (faint) and as the moving average that
+    :func:`loss_agreement` compares (solid), so a reader sees whether the project follows the baseline."""
+    rows = [r for r in res.get("training") or [] if all(p.get("loss_G") for p in r["paths"].values())]
+    if not rows:
+        return None
+    from matplotlib.figure import Figure
+
+    from v2v_pipeline.figures import figure_png
+
+    cols = min(len(rows), 4)
+    nrows = -(-len(rows) // cols)
+    fig = Figure(figsize=(4.2 * cols, 3.2 * nrows))
+    for i, row in enumerate(rows):
+        ax = fig.add_subplot(nrows, cols, i + 1)
+        for name, path in row["paths"].items():
+            y = np.asarray(path["loss_G"], float)
+            w = max(1, len(y) // 10)
+            (raw,) = ax.plot(np.arange(len(y)), y, lw=0.7, alpha=0.3)
+            ax.plot(np.arange(w - 1, len(y)), smoothed(y, w), color=raw.get_color(), lw=1.6,
+                    label=f"{name} ({path['precision']})")
+        ax.set_title(f"{row['recipe']} {row['size']}", fontsize=10)
+        ax.set_xlabel("step")
+        ax.set_ylabel("G loss")
+        if np.all(np.asarray(row["paths"]["baseline"]["loss_G"]) > 0):
+            ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    fig.suptitle("G loss per step, same seed and samples (solid: moving average over a tenth of the steps)",
+                 fontsize=10)
+    fig.tight_layout()
+    return figure_png(fig)
 
 
 def loss_agreement(a: list[float], b: list[float]) -> dict[str, float]:
@@ -454,18 +491,22 @@ def markdown(res: dict[str, Any]) -> str:
              "processes share the machine", ""]
     if res.get("training"):
         lines += ["## Training (interleaved with the plain eager-fp32 baseline; best chunk)", "",
-                  "| recipe | size | path | precision | steps/s | images/s | ratio | ratio (median) | G loss diff |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| recipe | size | path | precision | steps/s | images/s | ratio | ratio (median) | G loss diff | "
+                  "G loss noise |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for row in res["training"]:
             for k, p in row["paths"].items():
                 agree = p.get("loss_G_agreement", {}).get("smoothed_rel_mean_abs_diff")
+                noise = p.get("loss_G_agreement", {}).get("rel_std_step_to_step")
                 lines.append(f"| {row['recipe']} | {row['size']} | {k}{_compile_note(p)} | {p['precision']} | "
                              f"{p['steps_per_s']:.3f} | "
                              f"{p['images_per_s']:.3f} | {p.get('ratio_vs_baseline', 1.0):.2f} | "
                              f"{p.get('ratio_vs_baseline_median', 1.0):.2f} | "
-                             f"{'' if agree is None else f'{agree:.4f}'} |")
+                             f"{'' if agree is None else f'{agree:.4f}'} | {'' if noise is None else f'{noise:.3f}'} |")
         lines += ["", "G loss diff: mean |difference| of the moving-average G loss over the first steps, relative to "
-                      "the baseline's mean G loss (same seed, same samples).", ""]
+                      "the baseline's mean G loss (same seed, same samples). G loss noise: the baseline's own "
+                      "step-to-step spread on the same scale (std of its consecutive differences); a diff well below "
+                      "it is agreement within noise.", ""]
         for row in res["training"]:
             for k, p in row["paths"].items():
                 if "loss_G_agreement_vs_eager_twin" in p:
@@ -532,7 +573,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="cpu: time training and generation by this thread's CPU time with torch on 1 thread "
                          "(ratios that survive a busy machine; absolute speeds are then single-thread)")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
+    ap.add_argument("--render", metavar="JSON", default=None,
+                    help="measure nothing: rewrite the .md and the loss plot beside a results JSON from its numbers")
     args = ap.parse_args(argv)
+    if args.render:
+        stored = Path(args.render)
+        if not stored.is_file():
+            ap.error(f"--render: {stored} is not a file (give a results JSON, e.g. benchmarks/results/<cpu>.json)")
+        res = json.loads(stored.read_text())
+        write_results(stored.parent, stored.stem, res, markdown(res))
+        return 0
     q = args.quick
     compile_rows = (not q) if args.compile is None else args.compile
     if args.project is None:

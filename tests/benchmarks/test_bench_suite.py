@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +19,9 @@ def test_quick_bench_writes_json_and_markdown(tmp_path):
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert len(files) == 2 and files[0].endswith("-quick.json") and files[1].endswith("-quick.md"), files
+    assert len(files) == 3 and files[0].endswith("-quick-losses.png") and files[1].endswith("-quick.json") \
+        and files[2].endswith("-quick.md"), files
+    files = files[1:]
     res = json.loads((tmp_path / files[0]).read_text())
     assert {"machine", "config", "training", "generation", "transfer", "memory"} <= set(res)
     m = res["machine"]
@@ -42,3 +45,26 @@ def test_quick_bench_writes_json_and_markdown(tmp_path):
     md = (tmp_path / files[1]).read_text()
     assert "## Training" in md and "## Generation" in md and "## Transfer" in md and m["cpu_model"] in md
     assert "steps/s" in proc.stdout  # the table is printed too
+    assert "| G loss noise |" in md and f"]({files[0].replace('.json', '-losses.png')})" in md
+
+    # the loss plot: one panel per recipe, a real PNG
+    import cv2
+
+    png = tmp_path / files[0].replace(".json", "-losses.png")
+    image = cv2.imdecode(np.frombuffer(png.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[1] > 4 * 300
+
+    # --render rewrites the markdown and the plot from the JSON alone, to the same bytes
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    (tmp_path / files[1]).unlink()
+    png.unlink()
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_suite.py"), "--render",
+                           str(tmp_path / files[0])], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_render_names_a_missing_json(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_suite.py"), "--render",
+                           str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "nope.json is not a file" in proc.stderr
