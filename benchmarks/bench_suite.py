@@ -487,8 +487,10 @@ def markdown(res: dict[str, Any]) -> str:
                 if m.get("onednn_isa_cap") else ""),
              f"- threads {m['torch_threads']} (affinity {m['cpus_in_affinity']} CPUs), device {m['device']}, "
              f"load average at start {m['load_average_at_start'][0]:.2f}",
-             f"- mode: {res['config']['mode']}, clock: {res['config'].get('clock', 'wall')}; PROVISIONAL when other "
-             "processes share the machine", ""]
+             f"- mode: {res['config']['mode']}, clock: {res['config'].get('clock', 'wall')}"
+             + (f", training {res['config']['steps']} steps per path in chunks of {res['config']['chunk']} (the first "
+                "chunk is warm-up)" if res.get("training") else "")
+             + "; PROVISIONAL when other processes share the machine", ""]
     if res.get("training"):
         lines += ["## Training (interleaved with the plain eager-fp32 baseline; best chunk)", "",
                   "| recipe | size | path | precision | steps/s | images/s | ratio | ratio (median) | G loss diff | "

@@ -45,9 +45,10 @@ def test_quick_bench_writes_json_and_markdown(tmp_path):
     md = (tmp_path / files[1]).read_text()
     assert "## Training" in md and "## Generation" in md and "## Transfer" in md and m["cpu_model"] in md
     assert "steps/s" in proc.stdout  # the table is printed too
+    assert f"training {res['config']['steps']} steps per path in chunks of" in md
     assert "| G loss noise |" in md and f"]({files[0].replace('.json', '-losses.png')})" in md
 
-    # the loss plot: one panel per recipe, a real PNG
+    # the loss plot: a real PNG with the four recipes side by side (about 420 px a panel)
     import cv2
 
     png = tmp_path / files[0].replace(".json", "-losses.png")
