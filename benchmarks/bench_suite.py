@@ -5,9 +5,11 @@
     .venv/bin/python benchmarks/bench_suite.py --quick         # smoke test: tiny networks, a few steps
     .venv/bin/python benchmarks/bench_suite.py --project auto fp32 bf16+cl --only training
     .venv/bin/python benchmarks/bench_suite.py --no-compile    # without the torch.compile rows (they compile for minutes)
+    .venv/bin/python benchmarks/bench_suite.py --render benchmarks/results/amd-epyc.json   # measure nothing
 
 Prints a table and writes benchmarks/results/<cpu-or-gpu-name>.json and .md (machine, ISA flags,
-torch, threads). The project's path (through benchmarks/_project.py, the only file that calls the
+torch, threads), and <name>-losses.png when it trained (each recipe's G loss, baseline vs project;
+--render rebuilds the .md and the plot from a stored JSON). The project's path (through benchmarks/_project.py, the only file that calls the
 trainer and generator) and the plain baseline (benchmarks/_baseline.py: same networks, eager fp32,
 contiguous memory, default threads, a Python loop over in-memory tensors) run INTERLEAVED in chunks of
 steps in one process, so a load from other processes hits both alike; speeds are best-of-chunks and
