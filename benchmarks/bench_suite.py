@@ -9,8 +9,8 @@
 
 Prints a table and writes benchmarks/results/<cpu-or-gpu-name>.json and .md (machine, ISA flags,
 torch, threads), and <name>-losses.png when it trained (each recipe's G loss, baseline vs project;
---render rebuilds the .md and the plot from a stored JSON). The project's path (through benchmarks/_project.py, the only file that calls the
-trainer and generator) and the plain baseline (benchmarks/_baseline.py: same networks, eager fp32,
+--render rebuilds the .md and the plot from a stored JSON). The project's path (through
+benchmarks/_project.py, the only file that calls the trainer and generator) and the plain baseline (benchmarks/_baseline.py: same networks, eager fp32,
 contiguous memory, default threads, a Python loop over in-memory tensors) run INTERLEAVED in chunks of
 steps in one process, so a load from other processes hits both alike; speeds are best-of-chunks and
 ratios compare the same statistic. Numbers from a shared machine are provisional.
@@ -139,6 +139,11 @@ def parse_variant(v: str) -> tuple[str, dict[str, Any]]:
     return parts[0], over
 
 
+def smoothing_window(steps: int) -> int:
+    """The moving-average window over ``steps`` losses: a tenth of them (what the agreement and the plot use)."""
+    return max(1, steps // 10)
+
+
 def smoothed(x: np.ndarray, window: int) -> np.ndarray:
     window = max(1, min(window, len(x)))
     return np.convolve(x, np.ones(window) / window, mode="valid")
@@ -161,7 +166,7 @@ def loss_figure(res: dict[str, Any]) -> bytes | None:
         ax = fig.add_subplot(nrows, cols, i + 1)
         for name, path in row["paths"].items():
             y = np.asarray(path["loss_G"], float)
-            w = max(1, len(y) // 10)
+            w = smoothing_window(len(y))
             (raw,) = ax.plot(np.arange(len(y)), y, lw=0.7, alpha=0.3)
             ax.plot(np.arange(w - 1, len(y)), smoothed(y, w), color=raw.get_color(), lw=1.6,
                     label=f"{name} ({path['precision']})")
@@ -181,7 +186,7 @@ def loss_agreement(a: list[float], b: list[float]) -> dict[str, float]:
     """How far path ``a``'s losses are from the baseline ``b``'s: mean |diff| of the moving averages over the
     baseline's mean |loss| (0 = identical), plus the same for the raw first step."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    w = max(1, len(a) // 10)
+    w = smoothing_window(len(a))
     sa, sb = smoothed(a, w), smoothed(b, w)
     scale = float(np.mean(np.abs(sb))) or 1.0
     return {"smoothed_rel_mean_abs_diff": float(np.mean(np.abs(sa - sb)) / scale),
@@ -500,8 +505,8 @@ def markdown(res: dict[str, Any]) -> str:
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for row in res["training"]:
             for k, p in row["paths"].items():
-                agree = p.get("loss_G_agreement", {}).get("smoothed_rel_mean_abs_diff")
-                noise = p.get("loss_G_agreement", {}).get("rel_std_step_to_step")
+                agreement = p.get("loss_G_agreement", {})
+                agree, noise = agreement.get("smoothed_rel_mean_abs_diff"), agreement.get("rel_std_step_to_step")
                 lines.append(f"| {row['recipe']} | {row['size']} | {k}{_compile_note(p)} | {p['precision']} | "
                              f"{p['steps_per_s']:.3f} | "
                              f"{p['images_per_s']:.3f} | {p.get('ratio_vs_baseline', 1.0):.2f} | "

@@ -13,10 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def bench(*args: str, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_suite.py"), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+
+
 @pytest.mark.slow
 def test_quick_bench_writes_json_and_markdown(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_suite.py"), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    proc = bench("--quick", "--out", str(tmp_path), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 3 and files[0].endswith("-quick-losses.png") and files[1].endswith("-quick.json") \
@@ -59,13 +63,11 @@ def test_quick_bench_writes_json_and_markdown(tmp_path):
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     (tmp_path / files[1]).unlink()
     png.unlink()
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_suite.py"), "--render",
-                           str(tmp_path / files[0])], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = bench("--render", str(tmp_path / files[0]), timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_render_names_a_missing_json(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_suite.py"), "--render",
-                           str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = bench("--render", str(tmp_path / "nope.json"), timeout=120)
     assert proc.returncode == 2 and "nope.json is not a file" in proc.stderr
