@@ -71,3 +71,21 @@ def test_quick_bench_writes_json_and_markdown(tmp_path):
 def test_render_names_a_missing_json(tmp_path):
     proc = bench("--render", str(tmp_path / "nope.json"), timeout=120)
     assert proc.returncode == 2 and "nope.json is not a file" in proc.stderr
+
+
+def test_label_workers_must_be_positive(tmp_path):
+    proc = bench("--only", "transfer", "--label-workers", "0", "--out", str(tmp_path), timeout=120)
+    assert proc.returncode == 2 and "--label-workers must be >= 1" in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_transfer_bench_labels_in_chunks(tmp_path):
+    proc = bench("--quick", "--only", "transfer", "--label-workers", "2", "--transfer-frames", "64", "--out",
+                 str(tmp_path), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (json_file,) = tmp_path.glob("*-quick.json")
+    t = json.loads(json_file.read_text())["transfer"]
+    assert t["frames"] == 64 and t["label_workers"] == 2
+    assert t["label_chunks"]["workers"] == 2 and t["label_chunks"]["chunks"] == [[0, 32], [32, 64]]
+    assert "label.workers 2" in (tmp_path / json_file.name.replace(".json", ".md")).read_text()

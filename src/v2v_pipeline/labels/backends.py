@@ -21,6 +21,7 @@ Add a backend with ``@register_label_backend("name")`` (and its name in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -36,6 +37,8 @@ from v2v_pipeline.progress import progress
 from v2v_pipeline.storage import decode_png, encode_png
 from v2v_pipeline.video.geometry import VideoGeometry
 from v2v_pipeline.video.io import fit_to_size
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -140,10 +143,19 @@ def label_backend(name: str) -> LabelBackend:
 def mediapipe_labels(cfg: LabelConfig, src: VideoLabelSource, data: VideoInput) -> RawLabels:
     from v2v_pipeline.labels.mediapipe_backend import MediaPipeBackend
 
+    from v2v_pipeline.labels.chunks import label_in_chunks, plan_chunks
+
     m = cfg.mediapipe
-    with MediaPipeBackend(m) as backend:
-        seq = backend.process(progress(data.frames, desc=f"pose {data.video}", unit="frame", leave=False),
-                              keep_masks=m.enable_segmentation, crop=data.geometry.picture_box)
+    chunks = plan_chunks(len(data.frames), cfg.workers, cfg.seam_overlap)
+    with progress(total=sum(c.end - c.warm for c in chunks), desc=f"pose {data.video}", unit="frame",
+                  leave=False) as bar:
+        seq, report = label_in_chunks(data.frames, lambda: MediaPipeBackend(m), cfg.workers, cfg.seam_overlap,
+                                      on_frame=bar.update, keep_masks=m.enable_segmentation,
+                                      crop=data.geometry.picture_box)
+    if report.workers > 1:
+        log.info("label %s: %d chunks on %d threads, hand-overs at frames %s%s", data.video, len(report.chunks),
+                 report.workers, sorted(report.handovers.values()) or "-",
+                 f"; the tracker before carried on at {report.carried_on}" if report.carried_on else "")
     masks = None if seq.masks is None else [encode_png(mk) for mk in seq.masks]
     return RawLabels(seq.found, seq.keypoints, seq.face, seq.hands, masks)
 

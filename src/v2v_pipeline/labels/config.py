@@ -93,6 +93,17 @@ class LabelConfig:
     render: RenderConfig = field(default_factory=RenderConfig)
     person_box_margin: float = 0.1  # person box = visible joints + this fraction of the body height
     contact_sheet_frames: int = 8
+    # mediapipe: label each video in this many parallel chunks, one tracker (one core) each; around every seam both
+    # trackers label seam_overlap frames more and the labels hand over where they agree (v2v_pipeline.labels.chunks).
+    # 1 = sequential, the labels of earlier runs exactly; more is faster, not bit-identical to 1 (docs/performance.md)
+    workers: int = 1
+    seam_overlap: int = 15
+
+    def validate(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1 (got {self.workers}); 1 labels each video sequentially")
+        if self.seam_overlap < 1:
+            raise ValueError(f"seam_overlap must be >= 1 frame (got {self.seam_overlap}); 15 is the default")
 
     def source_for(self, video: str) -> VideoLabelSource:
         """The backend settings of ``video``: its ``videos`` entry, else the section's backend."""
