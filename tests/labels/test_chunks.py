@@ -229,3 +229,33 @@ def test_label_workers_parameter_reaches_the_mediapipe_backend(monkeypatch):
         assert len(made) == trackers and labels.detected.all() and labels.keypoints.shape == (n, 25, 3)
         assert made[0] is cfg.mediapipe
         np.testing.assert_allclose(labels.keypoints[:, 0, 0], 100 + np.arange(n) - 1, atol=1.1)  # lag of 1 px
+
+
+def test_more_workers_than_cpus_is_named_in_the_log(monkeypatch, caplog):
+    import pandas as pd
+
+    from v2v_pipeline import runtime
+    from v2v_pipeline.config import parse
+    from v2v_pipeline.labels import mediapipe_backend
+    from v2v_pipeline.labels.backends import VideoInput
+    from v2v_pipeline.labels.config import LabelConfig
+    from v2v_pipeline.labels.video import label_video
+    from v2v_pipeline.video.geometry import VideoGeometry
+
+    class FakeMediaPipe(FakeTracker):
+        def __init__(self, config=None):
+            super().__init__()
+
+        def process(self, frames, keep_masks=True, crop=None):
+            return super().process([frame(100.0) for _ in frames], keep_masks=keep_masks)
+
+    monkeypatch.setattr(mediapipe_backend, "MediaPipeBackend", FakeMediaPipe)
+    monkeypatch.setattr(runtime, "available_cpus", lambda: 2)
+    n = 200
+    data = VideoInput("v", [np.zeros((32, 64, 3), np.uint8)] * n,
+                      pd.DataFrame({"frame": np.arange(n), "source_frame": np.arange(n), "fps": 25.0}), n,
+                      VideoGeometry.of((64, 32), (64, 32), "pad"))
+    cfg = parse(LabelConfig, {"workers": 4, "seam_overlap": 10, "smoothing": {"method": "none"}}, "label")
+    with caplog.at_level("WARNING"):
+        label_video(cfg, data)
+    assert "label.workers 4: this process may use 2 CPUs" in caplog.text and "at most 2" in caplog.text

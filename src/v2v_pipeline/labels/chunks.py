@@ -2,7 +2,7 @@
 
 MediaPipe labels one frame after the other on one core, and it releases the GIL while its graph runs, so
 ``workers`` threads of one process, each with its own tracker over a contiguous part of the video, use
-``workers`` cores (two halves of 200 frames on 2 cores: 2.07x one tracker, see ``docs/performance.md``).
+``workers`` cores (a one-off check on 2 cores: two trackers on the halves of 200 frames, 2.07x one).
 A thread pool, not processes, because the frames are already in this process's memory and nothing needs
 pickling (the GIL is not the bottleneck: MediaPipe's C++ graph is).
 
@@ -21,9 +21,9 @@ trackers label ``overlap`` frames more (``label.seam_overlap``):
   worker would have done: a failed seam costs time, never a switch of person or a jump.
 
 The result is not bit-identical to one worker's: after a hand-over the new tracker's smoothing state differs
-for a while (measured on real footage in ``docs/performance.md``). It is deterministic for a given
-``workers`` and ``overlap``, which the label parameters record; ``workers: 1`` (the default) is the
-sequential labeler itself.
+for a while (measured on real footage: ``docs/labeling.md``, ``benchmarks/results/labeling-workers-*.md``).
+It is deterministic for a given ``workers`` and ``overlap``, which the label parameters record;
+``workers: 1`` (the default) is the sequential labeler itself.
 """
 
 from __future__ import annotations
