@@ -259,3 +259,14 @@ def test_more_workers_than_cpus_is_named_in_the_log(monkeypatch, caplog):
     with caplog.at_level("WARNING"):
         label_video(cfg, data)
     assert "label.workers 4: this process may use 2 CPUs" in caplog.text and "at most 2" in caplog.text
+
+
+def test_label_workers_and_overlap_below_one_are_refused_with_the_fix():
+    from v2v_pipeline.config import ConfigError, parse
+    from v2v_pipeline.labels.config import LabelConfig
+
+    assert parse(LabelConfig, {"workers": 3}, "label").workers == 3
+    with pytest.raises(ConfigError, match=r"parameters 'label': workers must be >= 1 \(got 0\).*parameters_label"):
+        parse(LabelConfig, {"workers": 0}, "label")
+    with pytest.raises(ConfigError, match=r"seam_overlap must be >= 1 frame \(got 0\)"):
+        parse(LabelConfig, {"seam_overlap": 0}, "label")

@@ -95,7 +95,7 @@ class LabelConfig:
     contact_sheet_frames: int = 8
     # mediapipe: label each video in this many parallel chunks, one tracker (one core) each; around every seam both
     # trackers label seam_overlap frames more and the labels hand over where they agree (v2v_pipeline.labels.chunks).
-    # 1 = sequential, the labels of earlier runs exactly; more is faster, not bit-identical to 1 (docs/performance.md)
+    # 1 = sequential, the labels of earlier runs exactly; more is faster, not bit-identical to 1 (docs/labeling.md)
     workers: int = 1
     seam_overlap: int = 15
 
