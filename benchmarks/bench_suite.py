@@ -176,7 +176,8 @@ def loss_figure(res: dict[str, Any]) -> bytes | None:
         if np.all(np.asarray(row["paths"]["baseline"]["loss_G"]) > 0):
             ax.set_yscale("log")
         ax.legend(fontsize=7)
-    fig.suptitle("G loss per step, same seed and samples (solid: moving average over a tenth of the steps)",
+    sep = " " if cols > 2 else "\n"  # one or two plots: the title would not fit their width on one line
+    fig.suptitle(f"G loss per step, same seed and samples{sep}(solid: moving average over a tenth of the steps)",
                  fontsize=10)
     fig.tight_layout()
     return figure_png(fig)
@@ -387,9 +388,8 @@ def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, preci
         mp.process(frames[:2])  # model files into the page cache
 
     def label(source: list[np.ndarray]):
-        seq, report = label_in_chunks(source, lambda: MediaPipeBackend(enable_segmentation=False), label_workers,
-                                      keep_masks=False)
-        return seq, report
+        return label_in_chunks(source, lambda: MediaPipeBackend(enable_segmentation=False), label_workers,
+                               keep_masks=False)
 
     t0 = time.perf_counter()
     seq, label_report = label(frames)
