@@ -134,8 +134,12 @@ def test_a_seam_where_the_new_tracker_follows_someone_else_is_carried_on_exactly
 def test_nobody_at_a_seam_means_carry_on_and_no_person_is_invented():
     frames = [frame(np.nan if 90 <= t < 130 else 100 + t) for t in range(200)]
     ref = sequential(frames)
-    out, report = label_in_chunks(frames, FakeTracker, workers=2, overlap=15)
+    labeled, planned = [], [0]
+    out, report = label_in_chunks(frames, FakeTracker, workers=2, overlap=15, on_frame=lambda: labeled.append(1),
+                                  on_more=lambda k: planned.append(k))
     assert report.carried_on == [100] and not report.handovers
+    # the progress total grows by the frames the tracker before labels again, and the bar ends full
+    assert planned[1:] == [200 - 115] and len(labeled) == sum(c.end - c.warm for c in report.chunks) + planned[1]
     np.testing.assert_array_equal(out.found, ref.found)
     np.testing.assert_array_equal(out.keypoints, ref.keypoints)  # one tracker did it all
 
@@ -270,3 +274,14 @@ def test_label_workers_and_overlap_below_one_are_refused_with_the_fix():
         parse(LabelConfig, {"workers": 0}, "label")
     with pytest.raises(ConfigError, match=r"seam_overlap must be >= 1 frame \(got 0\)"):
         parse(LabelConfig, {"seam_overlap": 0}, "label")
+
+
+def test_a_carried_on_seam_grows_the_progress_total_on_a_terminal_and_in_the_log():
+    from tqdm import tqdm
+
+    from v2v_pipeline.labels.backends import _grow
+    from v2v_pipeline.progress import LogProgress
+
+    for bar in (tqdm(total=230, disable=True), LogProgress(total=230, disable=True)):
+        _grow(bar, 85)
+        assert bar.total == 315

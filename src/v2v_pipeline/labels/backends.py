@@ -139,6 +139,12 @@ def label_backend(name: str) -> LabelBackend:
     return LABEL_BACKENDS[name]
 
 
+def _grow(bar, frames: int) -> None:
+    """A carried-on seam labels ``frames`` more than planned: the progress bar's total follows."""
+    bar.total = (bar.total or 0) + frames
+    bar.refresh()
+
+
 @register_label_backend("mediapipe")
 def mediapipe_labels(cfg: LabelConfig, src: VideoLabelSource, data: VideoInput) -> RawLabels:
     from v2v_pipeline.labels.mediapipe_backend import MediaPipeBackend
@@ -157,7 +163,8 @@ def mediapipe_labels(cfg: LabelConfig, src: VideoLabelSource, data: VideoInput) 
     with progress(total=sum(c.end - c.warm for c in chunks), desc=f"pose {data.video}", unit="frame",
                   leave=False) as bar:
         seq, report = label_in_chunks(data.frames, lambda: MediaPipeBackend(m), cfg.workers, cfg.seam_overlap,
-                                      on_frame=bar.update, keep_masks=m.enable_segmentation,
+                                      on_frame=bar.update, on_more=lambda k: _grow(bar, k),
+                                      keep_masks=m.enable_segmentation,
                                       crop=data.geometry.picture_box)
     if report.workers > 1:
         log.info("label %s: %d chunks on %d threads, hand-overs at frames %s%s", data.video, len(report.chunks),

@@ -132,12 +132,14 @@ class _Run:
 
 def label_in_chunks(frames: Sequence[np.ndarray], make_tracker: Callable[[], Tracker], workers: int,
                     overlap: int = 15, tolerance: float = 0.05, on_frame: Callable[[], None] | None = None,
-                    **process_kwargs: Any):
+                    on_more: Callable[[int], None] | None = None, **process_kwargs: Any):
     """``frames`` labeled by up to ``workers`` trackers from ``make_tracker`` in threads; returns the
     ``PoseSequence`` of every frame (as one tracker's ``process`` would) and a :class:`ChunkReport`.
 
     ``on_frame`` is called once per labeled frame (overlap and carried-on frames included), from the worker
-    threads: a progress bar's ``update``. ``process_kwargs`` go to every ``process`` call."""
+    threads: a progress bar's ``update``; ``on_more(k)`` when a seam that carries on adds ``k`` frames to label
+    to the ``sum(c.end - c.warm)`` planned (the bar's total grows). ``process_kwargs`` go to every ``process``
+    call."""
     n = len(frames)
     chunks = plan_chunks(n, workers, overlap)
     report = ChunkReport(workers=len(chunks), overlap=overlap, chunks=chunks)
@@ -175,6 +177,8 @@ def label_in_chunks(frames: Sequence[np.ndarray], make_tracker: Callable[[], Tra
             log.warning("labeling: the trackers before and after frame %d never agreed on frames %d-%d (the person "
                         "lost, in a crowd, or another one followed); the tracker before carries on to frame %d, as "
                         "one worker would", c.start, c.start, min(cur.end, new.end) - 1, new.end - 1)
+            if on_more is not None:
+                on_more(new.end - cur.end)
             more = cur.tracker.process(part(cur.end, new.end), **process_kwargs)
             cur.seq = concat_sequences([cur.seq, more], [(0, len(cur.seq.found)), (0, len(more.found))])
         pieces.append((cur, cur_from, n))
