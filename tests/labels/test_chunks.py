@@ -134,12 +134,12 @@ def test_a_seam_where_the_new_tracker_follows_someone_else_is_carried_on_exactly
 def test_nobody_at_a_seam_means_carry_on_and_no_person_is_invented():
     frames = [frame(np.nan if 90 <= t < 130 else 100 + t) for t in range(200)]
     ref = sequential(frames)
-    labeled, planned = [], [0]
+    labeled, planned = [], []
     out, report = label_in_chunks(frames, FakeTracker, workers=2, overlap=15, on_frame=lambda: labeled.append(1),
                                   on_more=lambda k: planned.append(k))
     assert report.carried_on == [100] and not report.handovers
     # the progress total grows by the frames the tracker before labels again, and the bar ends full
-    assert planned[1:] == [200 - 115] and len(labeled) == sum(c.end - c.warm for c in report.chunks) + planned[1]
+    assert planned == [200 - 115] and len(labeled) == sum(c.end - c.warm for c in report.chunks) + planned[0]
     np.testing.assert_array_equal(out.found, ref.found)
     np.testing.assert_array_equal(out.keypoints, ref.keypoints)  # one tracker did it all
 
@@ -199,10 +199,12 @@ def test_two_mediapipe_workers_on_real_footage_match_one_after_the_hand_over():
     assert per_frame.max() <= 0.15 * 80, per_frame.max()
 
 
-def test_label_workers_parameter_reaches_the_mediapipe_backend(monkeypatch):
-    """``label.workers: 2`` in the parameters labels a video with two trackers; 1 with one."""
+def test_label_workers_parameter_reaches_the_mediapipe_backend(monkeypatch, caplog):
+    """``label.workers: 2`` in the parameters labels a video with two trackers; 1 with one; 4 on a process that
+    may use 2 CPUs with four, and the log names the value to set."""
     import pandas as pd
 
+    from v2v_pipeline import runtime
     from v2v_pipeline.config import parse
     from v2v_pipeline.labels import mediapipe_backend
     from v2v_pipeline.labels.backends import VideoInput
@@ -222,47 +224,22 @@ def test_label_workers_parameter_reaches_the_mediapipe_backend(monkeypatch):
             return super().process(xs, keep_masks=keep_masks)
 
     monkeypatch.setattr(mediapipe_backend, "MediaPipeBackend", FakeMediaPipe)
+    monkeypatch.setattr(runtime, "available_cpus", lambda: 2)
     n = 120
     frames = [np.full((32, 64, 3), t, np.uint8) for t in range(n)]
     index = pd.DataFrame({"frame": np.arange(n), "source_frame": np.arange(n), "fps": 25.0})
     data = VideoInput("v", frames, index, n, VideoGeometry.of((64, 32), (64, 32), "pad"))
-    for workers, trackers in ((1, 1), (2, 2)):
+    for workers, trackers in ((1, 1), (2, 2), (4, 4)):
         made.clear()
+        caplog.clear()
         cfg = parse(LabelConfig, {"workers": workers, "seam_overlap": 10, "smoothing": {"method": "none"}}, "label")
-        labels = label_video(cfg, data)
+        with caplog.at_level("WARNING"):
+            labels = label_video(cfg, data)
+        warned = "label.workers 4: this process may use 2 CPUs" in caplog.text and "at most 2" in caplog.text
+        assert warned == (workers == 4), caplog.text
         assert len(made) == trackers and labels.detected.all() and labels.keypoints.shape == (n, 25, 3)
         assert made[0] is cfg.mediapipe
         np.testing.assert_allclose(labels.keypoints[:, 0, 0], 100 + np.arange(n) - 1, atol=1.1)  # lag of 1 px
-
-
-def test_more_workers_than_cpus_is_named_in_the_log(monkeypatch, caplog):
-    import pandas as pd
-
-    from v2v_pipeline import runtime
-    from v2v_pipeline.config import parse
-    from v2v_pipeline.labels import mediapipe_backend
-    from v2v_pipeline.labels.backends import VideoInput
-    from v2v_pipeline.labels.config import LabelConfig
-    from v2v_pipeline.labels.video import label_video
-    from v2v_pipeline.video.geometry import VideoGeometry
-
-    class FakeMediaPipe(FakeTracker):
-        def __init__(self, config=None):
-            super().__init__()
-
-        def process(self, frames, keep_masks=True, crop=None):
-            return super().process([frame(100.0) for _ in frames], keep_masks=keep_masks)
-
-    monkeypatch.setattr(mediapipe_backend, "MediaPipeBackend", FakeMediaPipe)
-    monkeypatch.setattr(runtime, "available_cpus", lambda: 2)
-    n = 200
-    data = VideoInput("v", [np.zeros((32, 64, 3), np.uint8)] * n,
-                      pd.DataFrame({"frame": np.arange(n), "source_frame": np.arange(n), "fps": 25.0}), n,
-                      VideoGeometry.of((64, 32), (64, 32), "pad"))
-    cfg = parse(LabelConfig, {"workers": 4, "seam_overlap": 10, "smoothing": {"method": "none"}}, "label")
-    with caplog.at_level("WARNING"):
-        label_video(cfg, data)
-    assert "label.workers 4: this process may use 2 CPUs" in caplog.text and "at most 2" in caplog.text
 
 
 def test_label_workers_and_overlap_below_one_are_refused_with_the_fix():

@@ -153,13 +153,11 @@ def mediapipe_labels(cfg: LabelConfig, src: VideoLabelSource, data: VideoInput) 
 
     m = cfg.mediapipe
     chunks = plan_chunks(len(data.frames), cfg.workers, cfg.seam_overlap)
-    if len(chunks) > 1:
-        from v2v_pipeline.runtime import available_cpus
+    from v2v_pipeline.runtime import available_cpus
 
-        if len(chunks) > available_cpus():
-            log.warning("label.workers %d: this process may use %d CPUs, so %d trackers share them and label no "
-                        "faster than %d would; set label.workers to at most %d", cfg.workers, available_cpus(),
-                        len(chunks), available_cpus(), available_cpus())
+    if len(chunks) > (cpus := available_cpus()):
+        log.warning("label.workers %d: this process may use %d CPUs, so %d trackers share them and label no faster "
+                    "than %d would; set label.workers to at most %d", cfg.workers, cpus, len(chunks), cpus, cpus)
     with progress(total=sum(c.end - c.warm for c in chunks), desc=f"pose {data.video}", unit="frame",
                   leave=False) as bar:
         seq, report = label_in_chunks(data.frames, lambda: MediaPipeBackend(m), cfg.workers, cfg.seam_overlap,
