@@ -134,3 +134,30 @@ def test_bf16_autocast_and_channels_last(channels_last: bool) -> None:
     assert (y.float() - ref).abs().mean() < 0.05
     sum(s[-1].float().mean() for s in out).backward()
     assert _grads_complete(g) == [] and _grads_complete(d) == []
+
+
+def test_reflection_pad_keeps_the_dtype_under_autocast_and_the_values_of_the_fp32_round_trip() -> None:
+    """CPU autocast runs reflection_pad2d in fp32; the project's pad stays in bf16, with exactly the same values,
+    and a generator under autocast gives bit for bit what it gave with torch's pad (its convs cast to bf16 anyway)."""
+    from v2v_pipeline.models.networks import ReflectionPad2d
+
+    x = torch.randn(1, 4, 6, 8).to(torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours, torchs = ReflectionPad2d(2)(x), nn.ReflectionPad2d(2)(x)
+    assert torchs.dtype == torch.float32, "torch's autocast policy changed: the project's pad may be unnecessary"
+    assert ours.dtype == torch.bfloat16 and torch.equal(ours, torchs.to(torch.bfloat16))
+    fp32 = torch.randn(1, 4, 6, 8)
+    assert torch.equal(ReflectionPad2d(1)(fp32), nn.ReflectionPad2d(1)(fp32))  # no autocast: torch's pad itself
+
+    torch.manual_seed(0)
+    g = GlobalGenerator(5, 3, ngf=8, n_downsampling=2, n_blocks=2, upsampling="nearest")
+    label = torch.randn(1, 5, 32, 64)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        fast = g(label)
+        for name, m in list(g.named_modules()):
+            for child_name, child in list(m.named_children()):
+                if isinstance(child, ReflectionPad2d):
+                    setattr(m, child_name, nn.ReflectionPad2d(child.padding))
+        assert not any(type(m) is ReflectionPad2d for m in g.modules())
+        reference = g(label)
+    assert torch.equal(fast, reference)

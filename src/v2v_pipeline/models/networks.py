@@ -45,6 +45,23 @@ class InstanceNorm2d(nn.Module):
         return f"{self.num_channels}, eps={self.eps}"
 
 
+class ReflectionPad2d(nn.ReflectionPad2d):
+    """``nn.ReflectionPad2d`` that pads in the input's dtype under autocast.
+
+    CPU autocast lists ``reflection_pad2d`` among its fp32 ops, so under bf16 autocast every pad cast its
+    bf16 input up to fp32 and the next convolution cast the padded copy back down: two full-size copies
+    per padded conv, a fifth of a default-recipe training step on a CPU with AMX (benchmarks/profile_step.py,
+    docs/performance.md). Padding only copies values, so padding in bf16 gives bit for bit what the round
+    trip gives; fp32 inputs are padded exactly as before.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_autocast_enabled(x.device.type):
+            return super().forward(x)
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x)
+
+
 def norm_layer(norm: str, channels: int) -> nn.Module:
     """``"instance"`` (affine-free), ``"batch"`` (affine) or ``"none"``."""
     if norm == "instance":
@@ -74,7 +91,7 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
 def conv_norm_relu(in_ch: int, out_ch: int, kernel: int, norm: str, stride: int = 1) -> list[nn.Module]:
     """Reflection-padded ("same") conv for odd kernels, or a stride-2 conv with zero padding 1."""
     if stride == 1:
-        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(in_ch, out_ch, kernel)]
+        layers: list[nn.Module] = [ReflectionPad2d(kernel // 2), nn.Conv2d(in_ch, out_ch, kernel)]
     else:
         layers = [nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2)]
     return [*layers, norm_layer(norm, out_ch), nn.ReLU(inplace=True)]
@@ -94,7 +111,7 @@ def upsample_layers(in_ch: int, out_ch: int, norm: str, mode: str = "transpose")
         align = False if interp == "bilinear" else None
         up = [
             nn.Upsample(scale_factor=2, mode=interp, align_corners=align),
-            nn.ReflectionPad2d(1),
+            ReflectionPad2d(1),
             nn.Conv2d(in_ch, out_ch, 3),
         ]
     return [*up, norm_layer(norm, out_ch), nn.ReLU(inplace=True)]
@@ -102,7 +119,7 @@ def upsample_layers(in_ch: int, out_ch: int, norm: str, mode: str = "transpose")
 
 def output_layers(in_ch: int, out_ch: int) -> nn.Sequential:
     """pix2pixHD head: reflection pad 3, 7x7 conv, tanh."""
-    return nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7), nn.Tanh())
+    return nn.Sequential(ReflectionPad2d(3), nn.Conv2d(in_ch, out_ch, 7), nn.Tanh())
 
 
 class ResnetBlock(nn.Module):
@@ -112,7 +129,7 @@ class ResnetBlock(nn.Module):
         super().__init__()
         self.block = nn.Sequential(
             *conv_norm_relu(channels, channels, 3, norm),
-            nn.ReflectionPad2d(1),
+            ReflectionPad2d(1),
             nn.Conv2d(channels, channels, 3),
             norm_layer(norm, channels),
         )

@@ -32,6 +32,7 @@ from v2v_pipeline.models.networks import (
     NORMS,
     MultiscaleDiscriminator,
     Norm,
+    ReflectionPad2d,
     ResnetBlock,
     Upsampling,
     _check_choice,
@@ -102,8 +103,8 @@ class SequentialGenerator(nn.Module):
         self.image_encoder = encoder(out_ch * (n_frames_G - 1))
         self.image_decoder, self.image_head = decoder(), output_layers(ngf, out_ch)
         self.flow_decoder = decoder()
-        self.flow_head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, 2, 7))
-        self.mask_head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, 1, 7), nn.Sigmoid())
+        self.flow_head = nn.Sequential(ReflectionPad2d(3), nn.Conv2d(ngf, 2, 7))
+        self.mask_head = nn.Sequential(ReflectionPad2d(3), nn.Conv2d(ngf, 1, 7), nn.Sigmoid())
         init_weights(self)
 
     def forward(self, labels: torch.Tensor, prev_images: torch.Tensor | None = None) -> SequentialOutput:
