@@ -12,8 +12,12 @@ up to 9 % (vid2vid losses after 6 steps) and 7 % (weight sums) on an Intel Xeon 
 in the code. So the cases run in a child process whose numerics do not depend on the CPU: oneDNN off
 (convolutions through ATen's im2col + GEMM), MKL's conditional numerical reproducibility
 ``MKL_CBWR=COMPATIBLE`` (the same GEMM code path on every Intel and compatible CPU), ATen's kernels pinned
-to ``ATEN_CPU_CAPABILITY=avx2``, one thread. The reference was regenerated in that mode on 2026-12-07 by
-the trainer that passed the earlier reference on the AMD EPYC (fp32 is unchanged since).
+to ``ATEN_CPU_CAPABILITY=avx2``, one thread (checked on the Xeon: the same results with MKL capped at AVX2,
+oneDNN capped, ATen at AVX-512; another result with ``MKL_CBWR=AUTO`` or ATen unvectorised). The reference was
+regenerated in that mode on 2026-12-07 by the trainer that passed the earlier reference on the AMD EPYC, with
+one deliberate change: fused Adam on the CPU (the same maths as foreach: in this mode the losses of the two
+agree to 1e-7-1e-6 over the 6 steps, 3e-5 at the last step of coarse-to-fine, while vid2vid's chaotic
+training drifts to 7e-2 by step 4).
 
 The EDN cases keep ``loss.edn_warp`` at 0 (the reference predates that term, on by default since; its
 own tests are ``test_edn_warp.py``). Regenerate only on a deliberate behaviour change::

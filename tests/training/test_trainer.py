@@ -224,3 +224,27 @@ def test_a_compile_that_fails_at_the_first_backward_falls_back_to_eager(monkeypa
     assert "running it eagerly" in caplog.text and "backward failed (mock)" in caplog.text
     assert trainer.networks.compile_status.startswith("eager (torch.compile failed: BackendCompilerFailed")
     assert trainer.train_step(batch(trainer)).losses  # and training goes on
+
+
+def test_fused_adam_is_foreach_adam_to_rounding(tmp_path):
+    """The trainer's optimisers are torch's fused Adam on the CPU too (one kernel per parameter, much faster
+    than foreach for large generators); over a few steps it gives foreach Adam's weights to rounding."""
+    t = make_trainer(params("pix2pixhd"), tmp_path)
+    for opt in (t.networks.opt_G, t.networks.opt_D):
+        assert all(g["fused"] for g in opt.param_groups) and not any(g["foreach"] for g in opt.param_groups)
+
+    torch.manual_seed(0)
+    start = [torch.randn(64, 32, 3, 3), torch.randn(300)]
+    grads = [[torch.randn_like(p) * 10.0 ** -k for p in start] for k in range(5)]  # gradients of several scales
+    out = {}
+    for kind in ("fused", "foreach"):
+        ps = [p.clone().requires_grad_() for p in start]
+        opt = torch.optim.Adam(ps, lr=2e-4, betas=(0.5, 0.999), **{kind: True})
+        for g in grads:
+            for p, gi in zip(ps, g):
+                p.grad = gi.clone()
+            opt.step()
+        out[kind] = [p.detach() for p in ps]
+    for a, b, p0 in zip(out["fused"], out["foreach"], start):
+        assert not torch.equal(a, p0)
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)

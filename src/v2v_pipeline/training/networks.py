@@ -121,8 +121,12 @@ class StageNetworks:
             self.compile_status = "compiled"
 
     def _adam(self, params, lr: float) -> torch.optim.Adam:
-        kwargs: dict[str, Any] = {"lr": lr, "betas": (self.p.beta1, self.p.beta2)}
-        kwargs["fused" if self.device.type == "cuda" else "foreach"] = True
+        # fused: one kernel per parameter instead of foreach's seven passes over memory. On the CPU this was
+        # measured on an Intel Xeon with AMX (bf16 steps, 2026-12-07): default recipe 3.44 -> 3.95 steps/s,
+        # pix2pixHD faithful 2.52 -> 3.42; the same maths as foreach (bit-identical weights there, and the
+        # golden reference unchanged;
+        # tests/training/test_trainer.py::test_fused_adam_is_foreach_adam_to_rounding allows rounding elsewhere)
+        kwargs: dict[str, Any] = {"lr": lr, "betas": (self.p.beta1, self.p.beta2), "fused": True}
         # all parameters: frozen ones (niter_fix_global) have no grad and Adam skips them
         return torch.optim.Adam(list(params), **kwargs)
 
