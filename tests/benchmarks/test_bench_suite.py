@@ -89,3 +89,21 @@ def test_transfer_bench_labels_in_chunks(tmp_path):
     assert t["frames"] == 64 and t["label_workers"] == 2
     assert t["label_chunks"]["workers"] == 2 and t["label_chunks"]["chunks"] == [[0, 32], [32, 64]]
     assert "label.workers 2" in (tmp_path / json_file.name.replace(".json", ".md")).read_text()
+
+
+def test_result_files_of_cpus_with_and_without_amx_or_bf16_do_not_overwrite_each_other():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_suite import result_name
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    flags = {"avx2": True, "avx512f": True, "avx512_bf16": False, "amx_bf16": False}
+    xeon = {"cpu_model": "Intel(R) Xeon(R) Processor", "gpu": None}
+    assert result_name({**xeon, "isa_flags": {**flags, "avx512_bf16": True, "amx_bf16": True}}) == \
+        "intel-r-xeon-r-processor-amx"
+    assert result_name({**xeon, "isa_flags": flags}) == "intel-r-xeon-r-processor-no-bf16"
+    epyc = {"cpu_model": "AMD EPYC", "gpu": None, "isa_flags": {**flags, "avx512_bf16": True}}
+    assert result_name(epyc) == "amd-epyc"  # the name of the files measured before this rule
+    assert result_name({**epyc, "onednn_isa_cap": "AVX512_CORE_VNNI"}) == "amd-epyc-onednn-avx512-core-vnni"
+    gpu = {"cpu_model": "AMD EPYC", "isa_flags": flags, "gpu": {"name": "NVIDIA H100 80GB HBM3"}}
+    assert result_name(gpu) == "nvidia-h100-80gb-hbm3"
