@@ -8,7 +8,11 @@ helpers below) so that every entry point makes the same choice on the same machi
 - CPU: torch's own ISA query (``torch.cpu._is_avx512_bf16_supported`` / AMX) when this torch
   has it, else the ``avx512_bf16`` / ``amx_bf16`` flags of ``/proc/cpuinfo``. Without them
   bf16 is emulated and slower than fp32 (issue 12: 2.4x fewer steps on a 2-core Xeon), so
-  ``auto`` is fp32 there.
+  ``auto`` is fp32 there. With them, native is not always faster: an Intel core with avx512_bf16
+  but without AMX (oneDNN capped at AVX512_CORE_BF16 on an AMX Xeon) trained at 0.82x fp32, while
+  the AMD EPYC's avx512_bf16 gave 1.6x and AMX 2x. So ``auto`` also times one convolution forward
+  and backward in fp32 and in bf16 on this machine (:func:`cpu_bf16_speedup`, a fraction of a second,
+  once per process) and keeps bf16 only when it is at least :data:`BF16_MIN_SPEEDUP` times faster.
 - CUDA: compute capability 8.0 or newer (Ampere); older GPUs get fp16 with a grad scaler.
 
 The choice and its reason are logged and returned (:class:`Runtime`), so the trainer records
@@ -23,11 +27,13 @@ falls back to eager with a warning (:class:`v2v_pipeline.fastpath.CompiledModule
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
 import random
 import shutil
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +131,40 @@ def cpu_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> tuple[bool, str]:
     return bool(flags), f"{cpuinfo} flags: {' '.join(sorted(flags)) if flags else 'no avx512_bf16 / amx_bf16'}"
 
 
+# bf16 must beat fp32 by this much in the probe for ``auto`` to pick it: measured convolution ratios were 2.2-5.4x
+# with AMX, about 1.7x on the AMD EPYC's avx512_bf16 and 0.7-0.95x on an Intel core with avx512_bf16 but no AMX
+BF16_MIN_SPEEDUP = 1.15
+
+
+@functools.lru_cache(maxsize=8)
+def _bf16_speedup(threads: int) -> float:
+    g = torch.Generator().manual_seed(0)  # a private generator: the caller's random state is left as it was
+    x = torch.randn(1, 128, 32, 64, generator=g, requires_grad=True)
+    w = (torch.randn(128, 128, 3, 3, generator=g) * 0.03).requires_grad_()
+
+    def run(bf16: bool) -> float:
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            y = torch.nn.functional.conv2d(x, w, padding=1)
+        y.float().sum().backward()
+        return time.perf_counter() - start
+
+    for bf16 in (False, True, False, True):  # oneDNN creates its primitives on the first calls
+        run(bf16)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(5):  # interleaved, best of each: a busy neighbour slows both alike
+        for bf16 in (False, True):
+            times[bf16].append(run(bf16))
+    return min(times[False]) / min(times[True])
+
+
+def cpu_bf16_speedup() -> float:
+    """How many times faster a convolution's forward and backward (128->128 channels, 3x3, 64x32, batch 1: a
+    residual block's) runs under bf16 autocast than in fp32 on this CPU, with torch's current threads; measured
+    once per process and thread count (about 0.1-0.3 s)."""
+    return _bf16_speedup(torch.get_num_threads())
+
+
 def cuda_capability(device: torch.device) -> tuple[int, int]:
     return tuple(torch.cuda.get_device_capability(device))  # type: ignore[return-value]
 
@@ -151,9 +191,13 @@ def choose_precision(device: torch.device, precision: str = "auto") -> tuple[str
         return "fp16", f"auto: CUDA compute capability {major}.{minor} < 8.0 (no native bf16): fp16 + grad scaler"
     if device.type == "cpu":
         native, how = cpu_native_bf16()
-        if native:
-            return "bf16", f"auto: the CPU has native bf16 ({how})"
-        return "fp32", f"auto: the CPU has no native bf16 ({how}); emulated bf16 is slower than fp32"
+        if not native:
+            return "fp32", f"auto: the CPU has no native bf16 ({how}); emulated bf16 is slower than fp32"
+        speedup = cpu_bf16_speedup()
+        if speedup >= BF16_MIN_SPEEDUP:
+            return "bf16", f"auto: the CPU has native bf16 ({how}); a bf16 convolution ran {speedup:.2f}x fp32 here"
+        return "fp32", (f"auto: the CPU has native bf16 ({how}) but a bf16 convolution ran only {speedup:.2f}x fp32 "
+                        f"here (below {BF16_MIN_SPEEDUP}x: no AMX, or the CPU is busy); set precision: bf16 to force it")
     return "fp32", f"auto: fp32 on {device.type}"
 
 

@@ -20,8 +20,9 @@ def restore_threads():
     torch.set_num_threads(n)
 
 
-def _cpu(monkeypatch, native: bool) -> None:
+def _cpu(monkeypatch, native: bool, speedup: float = 2.0) -> None:
     monkeypatch.setattr(runtime, "cpu_native_bf16", lambda cpuinfo="/proc/cpuinfo": (native, "mocked query"))
+    monkeypatch.setattr(runtime, "cpu_bf16_speedup", lambda: speedup)
 
 
 def test_auto_is_fp32_on_a_cpu_without_native_bf16(monkeypatch):
@@ -37,6 +38,23 @@ def test_auto_is_bf16_on_a_cpu_with_native_bf16(monkeypatch):
     assert runtime.choose_precision(CPU, "auto")[0] == "bf16"
     with runtime.autocast_for(CPU, "auto"):
         assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
+def test_auto_is_fp32_where_native_bf16_is_measured_slower_than_fp32(monkeypatch):
+    """An Intel core with avx512_bf16 but no AMX trained at 0.82x fp32 in bf16: the probe keeps auto at fp32 there."""
+    _cpu(monkeypatch, True, speedup=0.8)
+    precision, reason = runtime.choose_precision(CPU, "auto")
+    assert precision == "fp32" and "native bf16" in reason and "0.80x" in reason and "precision: bf16" in reason
+    assert runtime.choose_precision(CPU, "bf16")[0] == "bf16"  # forcing it still works
+
+
+def test_the_bf16_probe_measures_once_and_leaves_the_random_state_alone():
+    runtime._bf16_speedup.cache_clear()
+    state = torch.get_rng_state()
+    first = runtime.cpu_bf16_speedup()
+    assert torch.equal(state, torch.get_rng_state())  # model initialisation after it is unchanged
+    assert 0 < first < 100 and first == runtime.cpu_bf16_speedup()
+    assert runtime._bf16_speedup.cache_info().hits >= 1
 
 
 @pytest.mark.parametrize("native", [True, False])
