@@ -109,10 +109,10 @@ def machine_line(info: dict[str, Any]) -> str:
 
 def result_name(info: dict[str, Any]) -> str:
     name = info["gpu"]["name"] if info["gpu"] else info["cpu_model"]
-    flags = info.get("isa_flags") or {}
-    if not info["gpu"] and flags.get("amx_bf16"):  # one model name ("Intel(R) Xeon(R) Processor" under KVM) covers
-        name += " amx"  # Xeons with AMX and Xeons without bf16: files of one must not overwrite the other's
-    elif not info["gpu"] and flags and not flags.get("avx512_bf16"):
+    flags = {} if info["gpu"] else info.get("isa_flags") or {}
+    if flags.get("amx_bf16"):  # one model name ("Intel(R) Xeon(R) Processor" under KVM) covers Xeons with AMX
+        name += " amx"  # and Xeons without bf16: files of one must not overwrite the other's
+    elif flags and not flags.get("avx512_bf16"):
         name += " no bf16"
     if info.get("onednn_isa_cap"):  # an emulated CPU gets its own files
         name += f" onednn {info['onednn_isa_cap']}"

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # as the other benchmark tests do
+
+from bench_suite import result_name  # noqa: E402
 
 
 def bench(*args: str, timeout: int) -> subprocess.CompletedProcess:
@@ -92,11 +95,6 @@ def test_transfer_bench_labels_in_chunks(tmp_path):
 
 
 def test_result_files_of_cpus_with_and_without_amx_or_bf16_do_not_overwrite_each_other():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from bench_suite import result_name
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
     flags = {"avx2": True, "avx512f": True, "avx512_bf16": False, "amx_bf16": False}
     xeon = {"cpu_model": "Intel(R) Xeon(R) Processor", "gpu": None}
     assert result_name({**xeon, "isa_flags": {**flags, "avx512_bf16": True, "amx_bf16": True}}) == \

@@ -154,7 +154,7 @@ def test_reflection_pad_keeps_the_dtype_under_autocast_and_the_values_of_the_fp3
     label = torch.randn(1, 5, 32, 64)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         fast = g(label)
-        for name, m in list(g.named_modules()):
+        for m in list(g.modules()):
             for child_name, child in list(m.named_children()):
                 if isinstance(child, ReflectionPad2d):
                     setattr(m, child_name, nn.ReflectionPad2d(child.padding))

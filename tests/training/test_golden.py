@@ -66,8 +66,7 @@ CASES: dict[str, dict] = {
 }
 RTOL = 1e-5
 # the child process's environment: numerics that do not depend on this CPU's ISA, caches or vendor (see above)
-PORTABLE_ENV = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "KEDRO_DISABLE_TELEMETRY": "true"}
+PORTABLE_ENV = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_COLUMNS = {"step", "images_per_s", "elapsed_min"}  # wall-clock dependent
 
@@ -118,7 +117,7 @@ def _close(a, b, rtol: float, where: str) -> None:
 
 def run_portable(out: Path, tmp: Path) -> dict:
     """Every case in a child process with :data:`PORTABLE_ENV` and oneDNN off; returns {case: result}."""
-    env = {**os.environ, **PORTABLE_ENV, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT)]))}
+    env = {**os.environ, **PORTABLE_ENV, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     cmd = [sys.executable, "-m", "tests.training.test_golden", "--run", str(out), str(tmp)]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"the golden child process failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
