@@ -161,3 +161,25 @@ def test_reflection_pad_keeps_the_dtype_under_autocast_and_the_values_of_the_fp3
         assert not any(type(m) is ReflectionPad2d for m in g.modules())
         reference = g(label)
     assert torch.equal(fast, reference)
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 4, 8), (1, 4, 16, 32), (3, 32, 4, 8), (3, 4, 16, 32)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_instance_norm_in_channels_last_is_group_norm_in_that_layout(shape, dtype) -> None:
+    """Channels-last inputs take batch_norm (one image) or a contiguous round trip (a batch with a small map, or
+    with gradients); outputs and input gradients are group norm's to rounding, in the input's layout."""
+    torch.manual_seed(0)
+    x = (torch.randn(shape) * 3 + 1).to(dtype)
+    norm = InstanceNorm2d(shape[1])
+    cl = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+    ref_in = x.clone().requires_grad_()
+    out, ref = norm(cl), nn.functional.group_norm(ref_in.float(), shape[1])
+    assert out.dtype == dtype and out.is_contiguous(memory_format=torch.channels_last)
+    tol = 1e-5 if dtype == torch.float32 else 0.04  # bf16: rounding of values up to about 4
+    torch.testing.assert_close(out.float(), ref, rtol=0, atol=tol)
+    weight = torch.randn(shape)
+    (out.float() * weight).sum().backward()
+    (ref * weight).sum().backward()
+    torch.testing.assert_close(cl.grad.float(), ref_in.grad.float(), rtol=0, atol=1e-4 if dtype == torch.float32 else 0.1)
+    with torch.no_grad():  # without gradients, a batch with a large map keeps torch's channels-last group norm
+        torch.testing.assert_close(norm(cl).float(), ref, rtol=0, atol=tol)

@@ -30,8 +30,13 @@ class InstanceNorm2d(nn.Module):
     """Instance normalisation without affine parameters or running statistics.
 
     Same maths and eps as ``nn.InstanceNorm2d(affine=False)`` (pix2pixHD), computed with
-    ``group_norm`` (one group per channel), which keeps ``channels_last`` tensors in
-    that layout and has fast bfloat16 CPU kernels.
+    ``group_norm`` (one group per channel), which has fast bfloat16 CPU kernels for contiguous
+    tensors. ``channels_last`` tensors stay in that layout, but torch's channels-last group norm
+    is slow on the CPU where the feature map is small for its channel count (a residual block's
+    256 channels at 16x32: 2 ms against 0.05 ms contiguous, in bf16 on a 2-core Xeon), so there a
+    single image is normalised by ``batch_norm`` with batch statistics (the same per-channel
+    mean and biased variance over H x W when N is 1, with channels-last kernels: 0.06 ms), and a
+    batch by a round trip through the contiguous layout.
     """
 
     def __init__(self, num_channels: int, eps: float = 1e-5) -> None:
@@ -39,6 +44,12 @@ class InstanceNorm2d(nn.Module):
         self.num_channels, self.eps = num_channels, eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and x.device.type == "cpu" and _channels_last_only(x):
+            if x.shape[0] == 1:
+                return F.batch_norm(x, None, None, training=True, eps=self.eps)
+            if x.requires_grad or x.shape[2] * x.shape[3] < 8 * x.shape[1]:
+                y = F.group_norm(x.contiguous(), self.num_channels, eps=self.eps)
+                return y.contiguous(memory_format=torch.channels_last)
         return F.group_norm(x, self.num_channels, eps=self.eps)
 
     def extra_repr(self) -> str:
@@ -60,6 +71,11 @@ class ReflectionPad2d(nn.ReflectionPad2d):
             return super().forward(x)
         with torch.autocast(x.device.type, enabled=False):
             return super().forward(x)
+
+
+def _channels_last_only(x: torch.Tensor) -> bool:
+    """Stored channels-last and not also contiguous (a 1x1 map or a single channel is both)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 def norm_layer(norm: str, channels: int) -> nn.Module:
