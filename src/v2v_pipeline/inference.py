@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from v2v_pipeline.fastpath import optimize_for_inference
+from v2v_pipeline.fastpath import CompiledModule, InferenceModule, optimize_for_inference
 from v2v_pipeline.models.factory import build_models
 from v2v_pipeline.runtime import autocast_for, choose_precision, pick_device, resolve_precision
 from v2v_pipeline.recipes import FAMILIES
@@ -123,9 +123,10 @@ class FrameGenerator:
                                  "set compile: false")
             require_onnxruntime()  # fail now, before any frame is read, when it is not installed
         cast = self.precision in ("bf16", "fp16") and self.family != "vid2vid"
-        if cast or compile:
-            # weights cast once instead of autocast re-casting them on every call (benchmarks/bench_suite.py:
-            # 1.8-1.95x eager fp32 vs 1.6x with autocast; vid2vid's flow head must stay fp32, so it keeps autocast)
+        if self.precision != "int8":  # (int8: ONNX Runtime runs the network, see quantize)
+            # channels_last, and weights cast once instead of autocast re-casting them on every call
+            # (benchmarks/bench_suite.py: 1.8-1.95x eager fp32 vs 1.6x with autocast; vid2vid's flow head must stay
+            # fp32, so it keeps the autocast of generate)
             self.generator = optimize_for_inference(self.generator, self.device, self.precision if cast else "fp32",
                                                     cast=cast, compile=compile, on_fallback=on_compile_fallback)
         self.face_generator = None
@@ -141,8 +142,17 @@ class FrameGenerator:
         return bool(self.int8_check)
 
     def _network_slot(self) -> tuple[Any, str]:
-        """Where the body network sits: EDN wraps it (the input concatenation stays outside)."""
-        return (self.generator, "generator") if self.family == "edn" else (self, "generator")
+        """Where the body network sits: EDN wraps it (the input concatenation stays outside), inside the
+        fast-path wrapper of :func:`optimize_for_inference` when there is one."""
+        return (self.network, "generator") if self.family == "edn" else (self, "generator")
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The generator module itself (its state dict is the model file's), without the fast-path wrapper."""
+        g = self.generator
+        while isinstance(g, (InferenceModule, CompiledModule)):
+            g = g.module
+        return g
 
     def quantize(self, labels: list[np.ndarray]) -> dict[str, float]:
         """precision int8: quantise the body network with the inputs it sees on ``labels`` (the clip's first

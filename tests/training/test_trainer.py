@@ -165,7 +165,7 @@ def test_background_plate_is_the_training_median_and_is_exported(tmp_path):
     result = trainer.fit()
     assert result.model_file["model_config"]["background_width"] == 32
     gen = FrameGenerator(result.model_file, device="cpu", precision="fp32")  # the plate comes back from the file
-    torch.testing.assert_close(background_module(gen.generator).plate, background_module(trainer.nets.generator).plate)
+    torch.testing.assert_close(background_module(gen.network).plate, background_module(trainer.nets.generator).plate)
 
 
 def test_reading_from_the_archive_trains_exactly_like_memory(tmp_path):

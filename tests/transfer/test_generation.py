@@ -138,13 +138,16 @@ def test_resolve_model_from_an_mlflow_run(tmp_path):
 
 @pytest.mark.parametrize("family", ["pix2pixhd", "edn"])
 def test_bf16_generation_casts_the_weights_once_and_stays_close_to_fp32(family):
-    """bf16 runs the generator with its weights cast once (fastpath); the first frame stays near fp32."""
+    """bf16 runs the generator with its weights cast once (fastpath); the first frame stays near fp32. Both run
+    channels-last (the fast path's layout on every device)."""
     from v2v_pipeline.fastpath import InferenceModule
 
     model = model_file(family, (64, 32), False)
     fp32, bf16 = FrameGenerator(model, "cpu", "fp32"), FrameGenerator(model, "cpu", "bf16")
-    assert isinstance(bf16.generator, InferenceModule) and not isinstance(fp32.generator, InferenceModule)
+    assert isinstance(bf16.generator, InferenceModule) and isinstance(fp32.generator, InferenceModule)
     assert {p.dtype for p in bf16.generator.parameters()} == {torch.bfloat16}
+    assert {p.dtype for p in fp32.generator.parameters()} == {torch.float32}
+    assert fp32.generator.memory_format == torch.channels_last
     x = label(0, (64, 32))
     a, b = fp32.generate(x).astype(int), bf16.generate(x).astype(int)
     assert a.shape == b.shape
