@@ -169,9 +169,9 @@ def optimize_for_inference(module: nn.Module, device: torch.device | str, precis
             first; fp16 needs CUDA).
         channels_last: weights and 4-D inputs in NHWC; ``None`` = on (CUDA and CPU). On the CPU the
             convolutions skip oneDNN's reorders to and from NHWC (a fifth of a bf16 generator's time), and
-            :class:`~v2v_pipeline.models.networks.InstanceNorm2d` keeps its norms fast in that layout: the EDN
-            generator at 256x128 ran 1.55x its contiguous speed in bf16 and 1.16x in fp32 on a 2-core Xeon
-            with AMX (docs/performance.md).
+            :class:`~v2v_pipeline.models.networks.InstanceNorm2d` keeps its norms fast in that layout: on a
+            2-core Xeon with AMX the EDN generator at 256x128 ran 1.46x its contiguous speed in bf16 (weights
+            cast), pix2pixHD 1.08-1.30x, and fp32 channels-last 1.03-1.18x eager fp32 (docs/performance.md).
         compile: ``torch.compile`` (inductor) the wrapped call (:class:`CompiledModule`: eager with a warning when
             compiling fails); the first call compiles (minutes on a small CPU), so use it for long clips only.
             Whether this machine can compile at all is :func:`v2v_pipeline.runtime.choose_compile`'s question.
