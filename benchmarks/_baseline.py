@@ -32,6 +32,7 @@ class PlainTrainer:
     def __init__(self, train: dict[str, Any], clip: Clip, seed: int = 0):
         from v2v_pipeline.models.factory import build_models
         from v2v_pipeline.models.losses import GANLoss
+        from v2v_pipeline.models.networks import set_subpixel
 
         self.t, self.clip = train, clip
         self.family = train["model"]
@@ -40,6 +41,9 @@ class PlainTrainer:
         torch.manual_seed(seed)
         nets = build_models(network_config(train, clip.size, int(clip.labels.shape[1])))
         self.G, self.D, self.Dt = nets.generator, nets.discriminator, nets.temporal_discriminator
+        # the reference computation of `upsampling: nearest`: upsample, pad, 3x3 conv, as the reference code
+        # writes it (the project computes the same function on the input before upsampling: NearestUpConv2d)
+        set_subpixel(self.G, False)
         if train["network"].get("background"):
             composite = self.G if hasattr(self.G, "set_plate") else self.G.generator  # EDN wraps the composite
             composite.set_plate(clip.images.float().median(dim=0).values[None] / 127.5 - 1.0)

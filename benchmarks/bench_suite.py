@@ -294,11 +294,13 @@ def bench_generation(family: str, size: tuple[int, int], frames: int, batches: l
     """``compile``: also the project path with ``transfer.compile: true`` (row ``project compiled``, same precision
     as ``project <precision>``; its first call, in the untimed warm-up, compiles)."""
     from v2v_pipeline.fastpath import optimize_for_inference
+    from v2v_pipeline.models.networks import set_subpixel
 
     config, g = family_generator(family, size, tiny)
     labels = list(synthetic_clip(frames, size, 1).labels.permute(0, 2, 3, 1).numpy())
     project = project_generator(config, g.state_dict(), size, precision, device)
-    plain = PlainGenerator(copy.deepcopy(g), family, int(config.get("n_frames_G", 3)))
+    # the baseline computes `upsampling: nearest` literally (upsample, pad, 3x3 conv), as reference code does
+    plain = PlainGenerator(set_subpixel(copy.deepcopy(g), False), family, int(config.get("n_frames_G", 3)))
     variants = {"baseline eager fp32": plain, f"project {precision}": project}
     if compile:
         variants["project compiled"] = project_generator(config, g.state_dict(), size, precision, device, compile=True)

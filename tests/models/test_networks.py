@@ -183,3 +183,76 @@ def test_instance_norm_in_channels_last_is_group_norm_in_that_layout(shape, dtyp
     torch.testing.assert_close(cl.grad.float(), ref_in.grad.float(), rtol=0, atol=1e-4 if dtype == torch.float32 else 0.1)
     with torch.no_grad():  # without gradients, a batch with a large map keeps torch's channels-last group norm
         torch.testing.assert_close(norm(cl).float(), ref, rtol=0, atol=tol)
+
+
+def _literal_up_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """``upsampling: nearest`` as written in the reference code: upsample, reflection pad 1, 3x3 conv."""
+    return conv._conv_forward(
+        nn.functional.pad(nn.functional.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), "reflect"),
+        conv.weight, conv.bias)
+
+
+@pytest.mark.parametrize("shape", [(1, 6, 5, 7), (2, 3, 1, 4), (3, 8, 4, 4)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_nearest_up_conv_is_upsample_pad_conv(shape, channels_last) -> None:
+    from v2v_pipeline.models.networks import NearestUpConv2d
+
+    torch.manual_seed(0)
+    conv = NearestUpConv2d(shape[1], 5).double()
+    x = torch.randn(*shape, dtype=torch.double)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    y, ref = conv(x), _literal_up_conv(x, conv)
+    assert y.shape == (shape[0], 5, 2 * shape[2], 2 * shape[3])
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
+    if channels_last and shape[2] * shape[3] > 1:
+        assert y.is_contiguous(memory_format=torch.channels_last)
+    g = torch.randn_like(y)
+    got = torch.autograd.grad(y, (x, conv.weight, conv.bias), g)
+    want = torch.autograd.grad(ref, (x, conv.weight, conv.bias), g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-11)
+    conv.subpixel = False  # the literal computation itself
+    torch.testing.assert_close(conv(x), ref, rtol=0, atol=0)
+
+
+def test_nearest_up_conv_inference_kernels_follow_the_weights_and_the_dtype() -> None:
+    from v2v_pipeline.models.networks import NearestUpConv2d
+
+    torch.manual_seed(1)
+    conv = NearestUpConv2d(4, 3)
+    x = torch.randn(1, 4, 6, 5)
+    with torch.no_grad():
+        first = conv(x)
+        conv.weight.mul_(2)  # an optimizer step in place: the cached kernels must not be reused
+        torch.testing.assert_close(conv(x), _literal_up_conv(x, conv), rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(conv(x), first)
+        conv.load_state_dict({k: v * 0.5 for k, v in conv.state_dict().items()})
+        torch.testing.assert_close(conv(x), _literal_up_conv(x, conv), rtol=1e-5, atol=1e-5)
+        conv.to(torch.bfloat16)  # as the inference fast path casts it: kernels summed in fp32, then rounded
+        xb = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+        y = conv(xb)
+        assert y.dtype == torch.bfloat16
+        ref = _literal_up_conv(x, conv.float())
+        assert (y.float() - ref).abs().max() < 0.05 * ref.abs().max()
+
+
+def test_nearest_upsampling_keeps_the_state_dict_of_the_plain_layers() -> None:
+    """Checkpoints of the upsample / pad / conv layout load unchanged (the same keys and shapes)."""
+    from v2v_pipeline.models.networks import set_subpixel
+
+    torch.manual_seed(2)
+    g = GlobalGenerator(3, 3, ngf=8, n_downsampling=2, n_blocks=1, upsampling="nearest")
+    k = next(i for i, m in enumerate(g.model) if type(m).__name__ == "NearestUpConv2d")
+    assert k >= 2 and [type(m).__name__ for m in g.model[k - 2 : k]] == ["_InNextConv", "_InNextConv"]
+    up = g.model[k]
+    plain = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1),
+                          nn.Conv2d(up.in_channels, up.out_channels, 3))
+    plain[2].load_state_dict(up.state_dict())
+    x = torch.randn(1, up.in_channels, 4, 6)
+    torch.testing.assert_close(g.model[k](x), plain(x), rtol=1e-5, atol=1e-6)
+    x = torch.randn(2, 3, 16, 24)
+    with torch.no_grad():
+        fast = g(x)
+        torch.testing.assert_close(set_subpixel(g, False)(x), fast, rtol=1e-4, atol=1e-5)
