@@ -62,6 +62,16 @@ class ProjectTrainer:
         self.precision = t.precision
         self.n_samples = len(self.trainer.train_data)
 
+    @classmethod
+    def from_model_file(cls, path: Any, precision: str = "auto", device: str = "cpu",
+                        compile: bool = False) -> ProjectGenerator:
+        """The generator of a model file that training exported (its config, weights and size)."""
+        from v2v_pipeline.inference import load_model_file
+
+        model = load_model_file(str(path))
+        return cls(model["model_config"], model["generator"], tuple(model["size"]), precision, device, compile,
+                   model=model)
+
     @property
     def compile_status(self) -> str:
         """``off``, ``compiled``, ``eager (torch.compile failed: ...)`` or, before the first step, pending."""
@@ -95,17 +105,29 @@ class ProjectGenerator:
     """The project's inference path (FrameGenerator) for a generator state dict."""
 
     def __init__(self, config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
-                 precision: str = "auto", device: str = "cpu", compile: bool = False):
+                 precision: str = "auto", device: str = "cpu", compile: bool = False,
+                 model: dict[str, Any] | None = None):
         from v2v_pipeline.inference import FORMAT, FrameGenerator
         from v2v_pipeline.runtime import choose_compile, pick_device
 
-        model = {"format": FORMAT, "model_config": config, "generator": state, "face_generator": None,
-                 "size": list(size), "label_channels": int(config.get("label_ch", 3)), "step": 0}
+        if model is None:
+            model = {"format": FORMAT, "model_config": config, "generator": state, "face_generator": None,
+                     "size": list(size), "label_channels": int(config.get("label_ch", 3)), "step": 0}
         # as transfer does: runtime.choose_compile decides whether this machine can compile at all
         self.compile, self.compile_reason = choose_compile(pick_device(device), compile)
         self.gen = FrameGenerator(model, device=device, precision=precision, compile=self.compile)
         self.precision = resolved_precision(device, precision)
         self.batchable = self.gen.batchable
+
+    @classmethod
+    def from_model_file(cls, path: Any, precision: str = "auto", device: str = "cpu",
+                        compile: bool = False) -> ProjectGenerator:
+        """The generator of a model file that training exported (its config, weights and size)."""
+        from v2v_pipeline.inference import load_model_file
+
+        model = load_model_file(str(path))
+        return cls(model["model_config"], model["generator"], tuple(model["size"]), precision, device, compile,
+                   model=model)
 
     @property
     def compile_status(self) -> str:

@@ -41,7 +41,7 @@ import torch  # noqa: E402
 
 from _baseline import PlainGenerator, PlainTrainer  # noqa: E402
 from _data import synthetic_clip, sample_order  # noqa: E402
-from _project import make_project_trainer, project_generator, resolved_precision  # noqa: E402
+from _project import ProjectGenerator, make_project_trainer, project_generator, resolved_precision  # noqa: E402
 from _recipes import NAMES, images_per_step, network_config, quick, recipe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -361,9 +361,14 @@ def source_frames(n: int, size: tuple[int, int], tmp: Path) -> tuple[Path, str]:
 
 
 def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, precision: str,
-                   label_workers: int = 1) -> dict[str, Any]:
+                   label_workers: int = 1, model_path: Path | None = None) -> dict[str, Any]:
     """Per-stage frames/s of a transfer (decode, label, normalize, generate, encode), sequential and pipelined;
-    the source labeled in ``label_workers`` parallel chunks (``label.workers``)."""
+    the source labeled in ``label_workers`` parallel chunks (``label.workers``).
+
+    The generator is the default recipe's with random weights, or the trained one of ``model_path`` (a model file
+    of ``kedro run --pipelines=train``; the transfer then runs at its size). Random weights generate noise-like
+    frames, which cost the video encoder about ten times what real pictures do: the encode stage, and so the end
+    to end rate, is pessimistic without a trained model."""
     import cv2
 
     from v2v_pipeline.flow import DISFlow, compute_flow_pairs
@@ -376,8 +381,15 @@ def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, preci
 
     tmp = Path(tempfile.mkdtemp(prefix="v2v-bench-transfer-"))
     video, source = source_frames(n, size, tmp)
-    config, g = family_generator("edn", size, tiny)
-    gen = project_generator(config, g.state_dict(), size, precision, device)
+    if model_path is None:
+        config, g = family_generator("edn", size, tiny)
+        gen = project_generator(config, g.state_dict(), size, precision, device)
+        generator = "default recipe (edn), random weights"
+    else:
+        gen = ProjectGenerator.from_model_file(model_path, precision, device)
+        size = gen.gen.size
+        generator = (f"trained {gen.gen.family} of {model_path.name} (step {gen.gen.model_file.get('step')}, "
+                     f"{size[0]}x{size[1]})")
     stages: dict[str, float] = {}
     source_size: list[tuple[int, int]] = []
 
@@ -490,7 +502,7 @@ def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, preci
     pairs = min(n - 1, 40)
     compute_flow_pairs(frames[: pairs + 1], DISFlow("medium"))
     flow_s = time.perf_counter() - t0
-    return {"source": source, "frames": n, "size": f"{size[0]}x{size[1]}", "generator": "default recipe (edn)",
+    return {"source": source, "frames": n, "size": f"{size[0]}x{size[1]}", "generator": generator,
             "precision": gen.precision,
             "stages_frames_per_s": {k: n / v for k, v in stages.items()},
             "end_to_end_sequential_frames_per_s": n / sequential,
@@ -609,6 +621,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--transfer-frames", type=int, default=None)
     ap.add_argument("--label-workers", type=int, default=1,
                     help="transfer: label the source in this many parallel chunks (label.workers; default 1)")
+    ap.add_argument("--model", type=Path, default=None,
+                    help="transfer: a trained generator file (kedro run --pipelines=train) instead of random weights, "
+                         "whose noise-like frames make the encode stage pessimistic; the transfer runs at its size")
     ap.add_argument("--only", nargs="+", choices=["training", "generation", "transfer"], default=None)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
@@ -625,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
         res = json.loads(stored.read_text())
         write_results(stored.parent, stored.stem, res, markdown(res))
         return 0
+    if args.model is not None and not args.model.is_file():
+        ap.error(f"--model: {args.model} is not a file (give a generator file of kedro run --pipelines=train, "
+                 "e.g. one under data/06_models/)")
     if args.label_workers < 1:
         ap.error(f"--label-workers must be >= 1 (got {args.label_workers}); 1 labels the source sequentially")
     q = args.quick
@@ -672,7 +690,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  max|diff| {r['max_abs_diff_uint8']} (free-running {r['max_abs_diff_uint8_free_running']})")
     if "transfer" in only:
         say(f"transfer: {transfer_frames} frames at {size[0]}x{size[1]}")
-        res["transfer"] = bench_transfer(transfer_frames, size, q, args.device, args.precision, args.label_workers)
+        res["transfer"] = bench_transfer(transfer_frames, size, q, args.device, args.precision, args.label_workers,
+                                         args.model)
         t = res["transfer"]
         say("  " + ", ".join(f"{k} {v:.1f}" for k, v in t["stages_frames_per_s"].items())
             + f" | end to end {t['end_to_end_sequential_frames_per_s']:.1f} fps sequential, "

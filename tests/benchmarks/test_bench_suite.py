@@ -94,6 +94,34 @@ def test_transfer_bench_labels_in_chunks(tmp_path):
     assert "label.workers 2" in (tmp_path / json_file.name.replace(".json", ".md")).read_text()
 
 
+def test_model_must_be_a_file(tmp_path):
+    proc = bench("--only", "transfer", "--model", str(tmp_path / "gone.pt"), "--out", str(tmp_path), timeout=120)
+    assert proc.returncode == 2 and "gone.pt is not a file" in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_transfer_bench_runs_a_trained_model_file_at_its_size(tmp_path):
+    """``--model``: the generator of a model file (here a tiny EDN exported the way training does) at its size."""
+    import torch
+
+    from bench_suite import family_generator
+    from v2v_pipeline.inference import FORMAT
+
+    config, g = family_generator("edn", (48, 32), tiny=True)
+    path = tmp_path / "generator.pt"
+    torch.save({"format": FORMAT, "model_config": config, "generator": g.state_dict(), "face_generator": None,
+                "size": [48, 32], "label_channels": int(config.get("label_ch", 3)), "step": 7}, path)
+    out = tmp_path / "out"
+    proc = bench("--quick", "--only", "transfer", "--transfer-frames", "6", "--model", str(path), "--out", str(out),
+                 timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (json_file,) = out.glob("*-quick.json")
+    t = json.loads(json_file.read_text())["transfer"]
+    assert t["size"] == "48x32" and t["generator"].startswith("trained edn of generator.pt (step 7, 48x32)")
+    assert t["frames"] == 6 and t["end_to_end_sequential_frames_per_s"] > 0
+
+
 def test_result_files_of_cpus_with_and_without_amx_or_bf16_do_not_overwrite_each_other():
     flags = {"avx2": True, "avx512f": True, "avx512_bf16": False, "amx_bf16": False}
     xeon = {"cpu_model": "Intel(R) Xeon(R) Processor", "gpu": None}
