@@ -62,16 +62,6 @@ class ProjectTrainer:
         self.precision = t.precision
         self.n_samples = len(self.trainer.train_data)
 
-    @classmethod
-    def from_model_file(cls, path: Any, precision: str = "auto", device: str = "cpu",
-                        compile: bool = False) -> ProjectGenerator:
-        """The generator of a model file that training exported (its config, weights and size)."""
-        from v2v_pipeline.inference import load_model_file
-
-        model = load_model_file(str(path))
-        return cls(model["model_config"], model["generator"], tuple(model["size"]), precision, device, compile,
-                   model=model)
-
     @property
     def compile_status(self) -> str:
         """``off``, ``compiled``, ``eager (torch.compile failed: ...)`` or, before the first step, pending."""
