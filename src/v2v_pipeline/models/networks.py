@@ -163,9 +163,9 @@ class NearestUpConv2d(nn.Conv2d):
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, nearest x2 + reflection pad 1 first, subpixel={self.subpixel}"
 
-    def _kernels(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _kernels(self, fmt: torch.memory_format) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The phase kernels in the input's memory format ``fmt``, and the bias once per phase."""
         w, b = self.weight, self.bias
-        fmt = torch.channels_last if _channels_last_only(x) else torch.contiguous_format
         if (torch.is_grad_enabled() and w.requires_grad) or torch.compiler.is_compiling():
             return _phase_kernels(w).contiguous(memory_format=fmt), None if b is None else b.repeat(4)
         # no gradients (inference): the kernels of these weights, once
@@ -181,12 +181,12 @@ class NearestUpConv2d(nn.Conv2d):
         if not self.subpixel or torch.onnx.is_in_onnx_export():
             return super().forward(F.pad(F.interpolate(x, scale_factor=2.0, mode="nearest"), (1, 1, 1, 1), "reflect"))
         n, _, h, w = x.shape
-        k, b = self._kernels(x)
+        fmt = torch.channels_last if _channels_last_only(x) else torch.contiguous_format
+        k, b = self._kernels(fmt)
         with torch.autocast(x.device.type, enabled=False):  # a pad only copies: keep the input's dtype (see above)
             padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
         y = F.conv2d(padded, k, b)  # (N, 4 O, H + 1, W + 1): the four phases, each offset by its parity
         o = self.out_channels
-        fmt = torch.channels_last if _channels_last_only(x) else torch.contiguous_format
         out = torch.empty((n, o, 2 * h, 2 * w), dtype=y.dtype, device=y.device, memory_format=fmt)
         for p, (py, px) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
             out[:, :, py::2, px::2] = y[:, p * o : (p + 1) * o, py : py + h, px : px + w]
