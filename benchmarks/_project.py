@@ -94,15 +94,11 @@ def make_project_trainer(train: dict[str, Any], clip: Clip, precision: str = "au
 class ProjectGenerator:
     """The project's inference path (FrameGenerator) for a generator state dict."""
 
-    def __init__(self, config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
-                 precision: str = "auto", device: str = "cpu", compile: bool = False,
-                 model: dict[str, Any] | None = None):
-        from v2v_pipeline.inference import FORMAT, FrameGenerator
+    def __init__(self, model: dict[str, Any], precision: str = "auto", device: str = "cpu", compile: bool = False):
+        """``model``: a model file's contents (``inference.FORMAT``), e.g. from :func:`project_generator`."""
+        from v2v_pipeline.inference import FrameGenerator
         from v2v_pipeline.runtime import choose_compile, pick_device
 
-        if model is None:
-            model = {"format": FORMAT, "model_config": config, "generator": state, "face_generator": None,
-                     "size": list(size), "label_channels": int(config.get("label_ch", 3)), "step": 0}
         # as transfer does: runtime.choose_compile decides whether this machine can compile at all
         self.compile, self.compile_reason = choose_compile(pick_device(device), compile)
         self.gen = FrameGenerator(model, device=device, precision=precision, compile=self.compile)
@@ -115,9 +111,7 @@ class ProjectGenerator:
         """The generator of a model file that training exported (its config, weights and size)."""
         from v2v_pipeline.inference import load_model_file
 
-        model = load_model_file(str(path))
-        return cls(model["model_config"], model["generator"], tuple(model["size"]), precision, device, compile,
-                   model=model)
+        return cls(load_model_file(str(path)), precision, device, compile)
 
     @property
     def compile_status(self) -> str:
@@ -156,4 +150,8 @@ def _fed_state(family: str, state: Any, output: torch.Tensor) -> Any:
 
 def project_generator(config: dict[str, Any], state: dict[str, torch.Tensor], size: tuple[int, int],
                       precision: str = "auto", device: str = "cpu", compile: bool = False) -> ProjectGenerator:
-    return ProjectGenerator(config, state, size, precision, device, compile)
+    from v2v_pipeline.inference import FORMAT
+
+    model = {"format": FORMAT, "model_config": config, "generator": state, "face_generator": None,
+             "size": list(size), "label_channels": int(config.get("label_ch", 3)), "step": 0}
+    return ProjectGenerator(model, precision, device, compile)

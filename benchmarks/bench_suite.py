@@ -377,7 +377,7 @@ def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, preci
     from v2v_pipeline.labels.render import render_pose
     from v2v_pipeline.pose.normalize import PoseNormConfig, normalize_poses
     from v2v_pipeline.video.geometry import VideoGeometry
-    from v2v_pipeline.video.io import fit_to_size, iter_frames, write_video
+    from v2v_pipeline.video.io import fit_to_size, iter_frames, probe_video, write_video
 
     tmp = Path(tempfile.mkdtemp(prefix="v2v-bench-transfer-"))
     video, source = source_frames(n, size, tmp)
@@ -391,12 +391,15 @@ def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, preci
         generator = (f"trained {gen.gen.family} of {model_path.name} (step {gen.gen.model_file.get('step')}, "
                      f"{size[0]}x{size[1]})")
     stages: dict[str, float] = {}
-    source_size: list[tuple[int, int]] = []
+    info = probe_video(video)
+    # as the label pipeline does (labels/backends.py): MediaPipe sees the picture inside the letterbox borders
+    # that fit: pad added, where its detector finds the person larger (before 2026-12-08 this benchmark labeled
+    # the whole padded frame: slower, and the person was lost on about a fifth of studio_walk's frames)
+    picture = VideoGeometry.of((info.width, info.height), size, "pad").picture_box
 
     def decode():
         out = []
         for frame in iter_frames(video):
-            source_size[:] = [(frame.image.shape[1], frame.image.shape[0])]
             out.append(fit_to_size(frame.image, size))
             if len(out) == n:
                 break
@@ -406,10 +409,6 @@ def bench_transfer(n: int, size: tuple[int, int], tiny: bool, device: str, preci
     frames = decode()
     stages["decode"] = time.perf_counter() - t0
     n = len(frames)
-    # as the label pipeline does (labels/backends.py): MediaPipe sees the picture inside the letterbox borders
-    # that fit: pad added, where its detector finds the person larger (before 2026-12-08 this benchmark labeled
-    # the whole padded frame: slower, and the person was lost on about a fifth of studio_walk's frames)
-    picture = VideoGeometry.of(source_size[0], size, "pad").picture_box
     with MediaPipeBackend(enable_segmentation=False) as mp:
         mp.process(frames[:2], crop=picture)  # model files into the page cache
 
