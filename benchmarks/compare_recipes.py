@@ -39,7 +39,6 @@ target's footage, which may be licensed for research only; never commit those im
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import math
 import os
@@ -144,15 +143,8 @@ def _child(spec_file: str) -> int:
     project = Path(spec["project"])
     os.chdir(project)
     bootstrap_project(project)
-    # A session's id is a millisecond timestamp and is also the save version of every versioned dataset, so two
-    # recipes whose sessions start in the same millisecond collide on data/06_models/generator.pt ("must not exist
-    # if versioning is enabled"; seen once in CI). Sessions are created one at a time, each a few ms apart.
-    with open(project / "data" / ".compare-session.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        session = KedroSession.create(project_path=project, env=spec["env"], runtime_params=spec["params"])
-        time.sleep(0.005)
-        fcntl.flock(lock, fcntl.LOCK_UN)
-    with session:
+    # sessions started in the same millisecond get distinct ids (save versions): settings.SESSION_STORE_CLASS
+    with KedroSession.create(project_path=project, env=spec["env"], runtime_params=spec["params"]) as session:
         session.run(pipeline_names=["train", "evaluate"])
     run = mlflow.last_active_run()  # the run this process's session logged to (not the newest: others run too)
     if run is None:

@@ -11,6 +11,7 @@ warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` me
 from v2v_pipeline.hooks import ProjectHooks  # noqa: E402
 from v2v_pipeline.run_tags import RunTagHooks  # noqa: E402
 from v2v_pipeline import cli_errors  # noqa: E402
+from v2v_pipeline.session_store import UniqueSessionStore  # noqa: E402
 
 cli_errors.install()  # a mistyped pipeline name or parameter: the message, not two chained tracebacks
 
@@ -18,6 +19,10 @@ HOOKS = (ProjectHooks(), RunTagHooks())
 
 # kedro-telemetry would ask for consent and try to reach the network; this project runs offline.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry",)
+
+# Kedro's session id (a millisecond timestamp) is every versioned dataset's save version: this store makes it
+# unique among the runs of the project, so two runs started in the same millisecond do not collide
+SESSION_STORE_CLASS = UniqueSessionStore
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
