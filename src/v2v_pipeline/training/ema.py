@@ -17,14 +17,16 @@ class EMA:
     def __init__(self, model: nn.Module, decay: float):
         self.decay = decay
         self._d = decay
-        self.averaged = AveragedModel(model, avg_fn=self._average, use_buffers=False)
+        # multi_avg_fn: one foreach lerp in place over all parameters (avg_fn would lerp into a new tensor and
+        # copy it back, parameter by parameter)
+        self.averaged = AveragedModel(model, multi_avg_fn=self._average, use_buffers=False)
         self.averaged.n_averaged.fill_(1)  # the copy is the first average: every update blends (no plain copy)
         self.averaged.eval()
         for p in self.averaged.parameters():
             p.requires_grad_(False)
 
-    def _average(self, averaged: torch.Tensor, current: torch.Tensor, n_averaged) -> torch.Tensor:
-        return averaged.lerp(current, 1 - self._d)
+    def _average(self, averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged) -> None:
+        torch._foreach_lerp_(averaged, current, 1 - self._d)
 
     @property
     def module(self) -> nn.Module:
