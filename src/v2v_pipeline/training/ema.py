@@ -17,8 +17,8 @@ class EMA:
     def __init__(self, model: nn.Module, decay: float):
         self.decay = decay
         self._d = decay
-        # multi_avg_fn: one foreach lerp in place over all parameters (avg_fn would lerp into a new tensor and
-        # copy it back, parameter by parameter)
+        # multi_avg_fn: one foreach lerp in place over all parameters, as torch's own get_ema_multi_avg_fn (whose
+        # decay is fixed; ours warms up); avg_fn would lerp into a new tensor and copy it back, parameter by parameter
         self.averaged = AveragedModel(model, multi_avg_fn=self._average, use_buffers=False)
         self.averaged.n_averaged.fill_(1)  # the copy is the first average: every update blends (no plain copy)
         self.averaged.eval()
