@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kedro.framework.session.store import BaseSessionStore
 from kedro.io.core import VERSION_FORMAT
+
+from v2v_pipeline.storage import file_lock
 
 LOCK_NAME = ".session-ids"  # in the project's data/ folder (git-ignored): the last id handed out
 
@@ -34,22 +35,6 @@ def format_id(t: datetime) -> str:
     """``t`` as Kedro writes a session id (milliseconds, as ``generate_timestamp``)."""
     s = t.astimezone(timezone.utc).strftime(VERSION_FORMAT)
     return s[:-4] + s[-1:]
-
-
-@contextmanager
-def _locked(path: Path):
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock (ids are then Kedro's own)
-        with open(path, "a+") as handle:
-            yield handle
-        return
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield handle
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def lock_file(project: Path) -> Path:
@@ -72,7 +57,7 @@ def unique_session_id(session_id: str, project: Path) -> str:
         wanted = parse_id(session_id)
     except ValueError:
         return session_id  # not a timestamp (set by hand): leave it alone
-    with _locked(lock_file(project)) as handle:
+    with file_lock(lock_file(project)) as handle:
         handle.seek(0)
         last = handle.read().strip()
         try:

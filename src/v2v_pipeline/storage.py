@@ -83,6 +83,25 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             tmp_path.unlink()
 
 
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[Any]:
+    """An exclusive lock between processes on the file ``path`` (created if missing), yielding it open for
+    reading and appending; no lock where ``fcntl`` is missing (Windows)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield handle
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _is_url(path: str | os.PathLike) -> bool:
     return "://" in str(path)
 

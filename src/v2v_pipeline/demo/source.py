@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 DEMO_SCHEME = "demo:"
@@ -15,29 +14,14 @@ def resolve_video(path: str, seed: int) -> Path:
     if not path.startswith(DEMO_SCHEME):
         return Path(path).expanduser()
     from v2v_pipeline.demo.sample import write_demo_sample
+    from v2v_pipeline.storage import file_lock
     from v2v_pipeline.video.io import VideoError
 
     which = path[len(DEMO_SCHEME):]
     if which not in ("target", "source"):
         raise VideoError(f"unknown demo video {path!r}; use demo:target or demo:source")
     folder = DEMO_DIR / f"seed{seed}"
-    with _lock(DEMO_DIR / f".seed{seed}.lock"):  # the videos' probe nodes may run at once (ParallelRunner)
+    with file_lock(DEMO_DIR / f".seed{seed}.lock"):  # the videos' probe nodes may run at once (ParallelRunner)
         paths = write_demo_sample(folder, seed=seed)  # cached: renders only the first time
     return Path(paths[which])
 
-
-@contextlib.contextmanager
-def _lock(path: Path):
-    """An exclusive lock on ``path`` between processes (none where ``fcntl`` is missing)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
