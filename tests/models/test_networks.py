@@ -256,3 +256,24 @@ def test_nearest_upsampling_keeps_the_state_dict_of_the_plain_layers() -> None:
     with torch.no_grad():
         fast = g(x)
         torch.testing.assert_close(set_subpixel(g, False)(x), fast, rtol=1e-4, atol=1e-5)
+
+
+def test_nearest_up_conv_compiles_forward_and_backward() -> None:
+    """``torch.compile`` (inductor) of the layer, values and gradients as eager: torch's meta kernel of the
+    replication pad's backward disagrees with its CPU kernel about the gradient's layout, which failed every
+    compiled training step of the default recipe (``train.compile`` fell back to eager)."""
+    import shutil
+
+    from v2v_pipeline.models.networks import NearestUpConv2d
+
+    if not (shutil.which("c++") or shutil.which("g++")):
+        pytest.skip("torch.compile (inductor) needs a C++ compiler")
+    torch.manual_seed(3)
+    conv = NearestUpConv2d(8, 4)
+    x = torch.randn(1, 8, 6, 10, requires_grad=True)
+    g = torch.randn(1, 4, 12, 20)
+    compiled = torch.compile(conv)
+    got = torch.autograd.grad(compiled(x), (x, conv.weight, conv.bias), g)
+    want = torch.autograd.grad(conv(x), (x, conv.weight, conv.bias), g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

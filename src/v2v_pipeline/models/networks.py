@@ -139,6 +139,18 @@ def _phase_kernels(w: torch.Tensor) -> torch.Tensor:
                       else torch.stack([r[..., 0] + r[..., 1], r[..., 2]], 3) for r in rows for px in (0, 1)])
 
 
+def _replicate_pad1(x: torch.Tensor) -> torch.Tensor:
+    """``F.pad(x, (1, 1, 1, 1), mode="replicate")``. Under ``torch.compile`` the same by gathering clamped rows and
+    columns: torch 2.14's meta kernel of ``replication_pad2d_backward`` promises a contiguous gradient where the CPU
+    kernel returns a channels-last one, and the compiled backward then fails its stride check."""
+    if not torch.compiler.is_compiling():
+        return F.pad(x, (1, 1, 1, 1), mode="replicate")
+    h, w = x.shape[-2:]
+    rows = torch.arange(-1, h + 1, device=x.device).clamp(0, h - 1)
+    cols = torch.arange(-1, w + 1, device=x.device).clamp(0, w - 1)
+    return x.index_select(2, rows).index_select(3, cols)
+
+
 class NearestUpConv2d(nn.Conv2d):
     """Nearest x2 upsampling, reflection pad 1 and a 3x3 conv (``upsampling: nearest``), computed on the input
     before upsampling.
@@ -184,7 +196,7 @@ class NearestUpConv2d(nn.Conv2d):
         fmt = torch.channels_last if _channels_last_only(x) else torch.contiguous_format
         k, b = self._kernels(fmt)
         with torch.autocast(x.device.type, enabled=False):  # a pad only copies: keep the input's dtype (see above)
-            padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
+            padded = _replicate_pad1(x)
         y = F.conv2d(padded, k, b)  # (N, 4 O, H + 1, W + 1): the four phases, each offset by its parity
         o = self.out_channels
         out = torch.empty((n, o, 2 * h, 2 * w), dtype=y.dtype, device=y.device, memory_format=fmt)
