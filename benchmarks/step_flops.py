@@ -91,13 +91,6 @@ class _ConvRecorder(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def conv_shapes(step) -> dict[tuple, int]:
-    """Every (convolution, input shape, gradients needed) one call of ``step`` runs, with how often."""
-    with _ConvRecorder() as rec:
-        step()
-    return rec.seen
-
-
 def per_layer(shapes: dict[tuple, int], dtype: torch.dtype, repeats: int = 5) -> list[dict[str, Any]]:
     """Forward + backward time of each convolution alone, weighted by its calls per step: fp32 against ``dtype``
     (contiguous both), or, for fp32, contiguous against channels-last."""
@@ -160,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     gflop = counter.get_total_flops() / 1e9
     project = paths[f"project {precision}"]
     project.step(order[0])  # outside the counter: a first step may build caches
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter, _ConvRecorder() as convs:  # the same step: its convolutions
         project.step(order[1])
     project_gflop = counter.get_total_flops() / 1e9  # the arithmetic the project's step really does
     times: dict[str, list[float]] = {k: [] for k in paths}
@@ -177,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         refs[precision] = reference_conv(dtype, 10, args.quick)
     layers = []
     if args.per_layer:
-        layers = per_layer(conv_shapes(lambda: project.step(order[0])), dtype)
+        layers = per_layer(convs.seen, dtype)
     rows = []
     for k, ts in times.items():
         prec = "fp32" if k.startswith("baseline") else precision
